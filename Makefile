@@ -1,0 +1,113 @@
+# The intercom: base unit, device agents, dashboard, broker configuration.
+#   make            build every program into build/
+#   make test       install missing packages, run every test
+#   make check      the tests again, built with ASan and UBSan
+#   make demo       run the whole system locally
+#   make fuzz       run the fuzz targets for a bounded time (FUZZ_SECONDS)
+#   make bench      benchmarks (bench/)
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
+           -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -MMD -MP \
+           -Iclients/intercom -Iclients/common
+LDLIBS  ?=
+BUILD   ?= build
+SAN     ?=
+ifneq ($(SAN),)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+ifeq ($(V),)
+Q := @
+else
+Q :=
+endif
+
+LIB_IC_SRC  := $(wildcard clients/intercom/*.c)
+LIB_COM_SRC := $(wildcard clients/common/*.c)
+BASE_SRC    := $(wildcard base-unit/*.c)
+READ_SRC    := $(wildcard clients/read-unit/*.c)
+UNIT_SRC    := $(wildcard tests/unit/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_IC  := $(BUILD)/libintercom.a
+LIB_COM := $(BUILD)/libcommon.a
+PROGRAMS := $(BUILD)/base-unit $(BUILD)/read-unit
+
+CRYPTO_LIBS := -lmbedcrypto
+
+.PHONY: all test check demo fuzz bench deps clean install unit integration
+all: $(PROGRAMS) $(BUILD)/unit-tests
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB_IC): $(call obj,$(LIB_IC_SRC))
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIB_COM): $(call obj,$(LIB_COM_SRC))
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/base-unit: $(call obj,$(BASE_SRC)) $(LIB_COM) $(LIB_IC)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lcjson $(CRYPTO_LIBS) -lm $(LDLIBS)
+
+$(BUILD)/read-unit: $(call obj,$(READ_SRC)) $(LIB_COM) $(LIB_IC)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) -lm $(LDLIBS)
+
+$(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIB_COM) $(LIB_IC)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) -lm $(LDLIBS)
+
+# Debian packages the build and the tests need; installed only when missing.
+DEB_PKGS := gcc make libmosquitto-dev mosquitto mosquitto-clients libcjson-dev \
+            libmbedtls-dev openssl python3 python3-cryptography clang \
+            libclang-rt-14-dev procps iproute2 netcat-openbsd
+deps:
+	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	   grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+unit: $(BUILD)/unit-tests
+	$(Q)$(BUILD)/unit-tests
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) tests/run-all
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build/san SAN=1 CC=gcc all
+	$(Q)BUILD=build/san ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run-all
+
+demo: deps all
+	$(Q)tests/demo
+
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+               -Iclients/intercom -Iclients/common
+fuzz: deps
+	@mkdir -p $(BUILD)/fuzz tests/fuzz/corpus-datagram
+	$(Q)clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz-datagram tests/fuzz/fuzz_datagram.c \
+	   $(LIB_IC_SRC) $(CRYPTO_LIBS) -lm
+	$(Q)$(BUILD)/fuzz/fuzz-datagram -max_total_time=$(FUZZ_SECONDS) -max_len=1400 \
+	   $(BUILD)/fuzz/corpus tests/fuzz/seeds 2>&1 | tail -n 5
+
+bench: deps all
+	$(Q)bench/run
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

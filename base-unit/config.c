@@ -1,0 +1,238 @@
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void base_config_init(struct base_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->prefix, sizeof(c->prefix), "intercom");
+	snprintf(c->listen, sizeof(c->listen), "0.0.0.0:47800");
+	c->udp_rcvbuf = 4 << 20;
+	c->keepalive = 15;
+	c->offline_after = 3;
+	c->metrics_interval = 10;
+	snprintf(c->mqtt_host, sizeof(c->mqtt_host), "localhost");
+	c->mqtt_port = 8883;
+	snprintf(c->mqtt_client_id, sizeof(c->mqtt_client_id), "base-unit");
+	c->mqtt_keepalive = 30;
+	c->mqtt_qos = 1;
+	c->mqtt_reconnect_max = 30;
+	c->log_level = LOG_INFO;
+}
+
+void base_config_free(struct base_config *c)
+{
+	if (!c)
+		return;
+	free(c->devices);
+	c->devices = NULL;
+	c->n_devices = c->cap_devices = 0;
+}
+
+/* Topic prefix: one or more levels of A-Z a-z 0-9 _ -, no wildcards. */
+bool prefix_valid(const char *p)
+{
+	size_t level = 0;
+
+	if (!*p || strlen(p) > PREFIX_MAX)
+		return false;
+	for (; *p; p++) {
+		if (*p == '/') {
+			if (level == 0)
+				return false;
+			level = 0;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_' || *p == '-'))
+			return false;
+		level++;
+	}
+	return level > 0;
+}
+
+static bool copy_string(char *dst, size_t cap, const struct conf_line *l, char *err, size_t errlen)
+{
+	if (strlen(l->argv[1]) >= cap) {
+		snprintf(err, errlen, "'%s' value is longer than %zu bytes", l->argv[0], cap - 1);
+		return false;
+	}
+	memcpy(dst, l->argv[1], strlen(l->argv[1]) + 1);
+	return true;
+}
+
+static bool read_password_file(char *dst, size_t cap, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f) {
+		snprintf(err, errlen, "'mqtt_password_file' cannot open '%s': %s", path, strerror(errno));
+		return false;
+	}
+	n = fread(dst, 1, cap - 1, f);
+	fclose(f);
+	dst[n] = '\0';
+	while (n && (dst[n - 1] == '\n' || dst[n - 1] == '\r'))
+		dst[--n] = '\0';
+	if (n == 0) {
+		snprintf(err, errlen, "'mqtt_password_file' '%s' is empty", path);
+		return false;
+	}
+	return true;
+}
+
+static bool add_device(struct base_config *c, const struct conf_line *l, char *err, size_t errlen)
+{
+	struct device_conf *d;
+
+	if (!conf_want_args(l, 2, 2, "ID KEY (KEY from 'base-unit genkey')", err, errlen))
+		return false;
+	if (!ic_id_valid(l->argv[1], strlen(l->argv[1]))) {
+		snprintf(err, errlen, "'device' expects an id of 1 to %d of a-z 0-9 _ - (not 'bridge'), got '%s'",
+			 IC_ID_MAX, l->argv[1]);
+		return false;
+	}
+	if (c->n_devices == c->cap_devices) {
+		int cap = c->cap_devices ? c->cap_devices * 2 : 16;
+		void *p = realloc(c->devices, (size_t)cap * sizeof(*c->devices));
+		if (!p) {
+			snprintf(err, errlen, "out of memory");
+			return false;
+		}
+		c->devices = p;
+		c->cap_devices = cap;
+	}
+	d = &c->devices[c->n_devices];
+	if (!key_from_hex(d->psk, l->argv[2])) {
+		snprintf(err, errlen, "'device %s' expects a key of 64 hex digits, got '%.8s...'",
+			 l->argv[1], l->argv[2]);
+		return false;
+	}
+	memcpy(d->id, l->argv[1], strlen(l->argv[1]) + 1);
+	d->line = l->line;
+	c->n_devices++;
+	return true;
+}
+
+bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t errlen)
+{
+	struct base_config *c = ctx;
+	const char *k = l->argv[0];
+	long v;
+
+#define INT_KEY(name, field, lo, hi) \
+	if (!strcmp(k, name)) { \
+		if (!conf_want_args(l, 1, 1, "NUMBER", err, errlen) || !conf_long(l, 1, lo, hi, &v, err, errlen)) \
+			return false; \
+		c->field = (int)v; \
+		return true; \
+	}
+#define STR_KEY(name, field) \
+	if (!strcmp(k, name)) \
+		return conf_want_args(l, 1, 1, "VALUE", err, errlen) && \
+		       copy_string(c->field, sizeof(c->field), l, err, errlen);
+
+	if (!strcmp(k, "device"))
+		return add_device(c, l, err, errlen);
+	if (!strcmp(k, "prefix")) {
+		if (!conf_want_args(l, 1, 1, "PREFIX", err, errlen))
+			return false;
+		if (!prefix_valid(l->argv[1])) {
+			snprintf(err, errlen, "'prefix' expects topic levels of A-Z a-z 0-9 _ - separated by '/', got '%s'",
+				 l->argv[1]);
+			return false;
+		}
+		return copy_string(c->prefix, sizeof(c->prefix), l, err, errlen);
+	}
+	if (!strcmp(k, "mqtt_password_file"))
+		return conf_want_args(l, 1, 1, "PATH", err, errlen) &&
+		       read_password_file(c->mqtt_password, sizeof(c->mqtt_password), l->argv[1], err, errlen);
+	if (!strcmp(k, "log_level")) {
+		static const char *const names[] = { "error", "warning", "info", "debug" };
+		if (!conf_want_args(l, 1, 1, "error|warning|info|debug", err, errlen))
+			return false;
+		for (int i = 0; i < 4; i++)
+			if (!strcmp(l->argv[1], names[i])) {
+				c->log_level = i;
+				return true;
+			}
+		snprintf(err, errlen, "'log_level' expects error, warning, info or debug, got '%s'", l->argv[1]);
+		return false;
+	}
+	STR_KEY("listen", listen)
+	STR_KEY("mqtt_host", mqtt_host)
+	STR_KEY("mqtt_cafile", mqtt_cafile)
+	STR_KEY("mqtt_certfile", mqtt_certfile)
+	STR_KEY("mqtt_keyfile", mqtt_keyfile)
+	STR_KEY("mqtt_username", mqtt_username)
+	STR_KEY("mqtt_password", mqtt_password)
+	STR_KEY("mqtt_client_id", mqtt_client_id)
+	INT_KEY("udp_rcvbuf", udp_rcvbuf, 0, 1 << 30)
+	INT_KEY("keepalive", keepalive, 1, 3600)
+	INT_KEY("offline_after", offline_after, 2, 100)
+	INT_KEY("metrics_interval", metrics_interval, 1, 3600)
+	INT_KEY("mqtt_port", mqtt_port, 1, 65535)
+	INT_KEY("mqtt_keepalive", mqtt_keepalive, 5, 65535)
+	INT_KEY("mqtt_qos", mqtt_qos, 0, 1)
+	INT_KEY("mqtt_reconnect_max", mqtt_reconnect_max, 1, 3600)
+#undef INT_KEY
+#undef STR_KEY
+	snprintf(err, errlen, "unknown key '%s'", k);
+	return false;
+}
+
+static int cmp_device(const void *a, const void *b)
+{
+	return strcmp(((const struct device_conf *)a)->id, ((const struct device_conf *)b)->id);
+}
+
+bool base_config_finish(struct base_config *c, const char *path)
+{
+	bool ok = true;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	if (!c->mqtt_cafile[0]) {
+		fprintf(stderr, "%s: missing 'mqtt_cafile': the broker is reached over TLS only\n", path);
+		ok = false;
+	}
+	if (!c->mqtt_username[0] || !c->mqtt_password[0]) {
+		fprintf(stderr, "%s: missing 'mqtt_username' and 'mqtt_password' (or 'mqtt_password_file')\n", path);
+		ok = false;
+	}
+	if (!!c->mqtt_certfile[0] != !!c->mqtt_keyfile[0]) {
+		fprintf(stderr, "%s: 'mqtt_certfile' and 'mqtt_keyfile' go together\n", path);
+		ok = false;
+	}
+	if (addr_parse(&ss, &sl, c->listen, true) < 0) {
+		fprintf(stderr, "%s: 'listen' expects HOST:PORT, got '%s'\n", path, c->listen);
+		ok = false;
+	}
+	qsort(c->devices, (size_t)c->n_devices, sizeof(*c->devices), cmp_device);
+	for (int i = 1; i < c->n_devices; i++)
+		if (!strcmp(c->devices[i].id, c->devices[i - 1].id)) {
+			fprintf(stderr, "%s:%d: device '%s' is already defined on line %d\n", path,
+				c->devices[i].line > c->devices[i - 1].line ? c->devices[i].line : c->devices[i - 1].line,
+				c->devices[i].id,
+				c->devices[i].line < c->devices[i - 1].line ? c->devices[i].line : c->devices[i - 1].line);
+			ok = false;
+		}
+	if (c->n_devices == 0)
+		log_warn("%s: no 'device' lines: no device can connect", path);
+	return ok;
+}
+
+bool base_config_load(struct base_config *c, const char *path)
+{
+	int errors = conf_load(path, base_config_line, c);
+
+	if (errors != 0)
+		return false;
+	return base_config_finish(c, path);
+}

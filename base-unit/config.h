@@ -1,0 +1,58 @@
+/*
+ * The base unit's configuration (docs/base-unit.md lists every key).
+ * base_config_line() parses one line and does no I/O, so the tests call the
+ * same function the daemon does.
+ */
+#ifndef BASE_CONFIG_H
+#define BASE_CONFIG_H
+
+#include "conf.h"
+#include "intercom.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PREFIX_MAX 128
+
+struct device_conf {
+	char id[IC_ID_MAX + 1];
+	uint8_t psk[IC_KEY_LEN];
+	int line;
+};
+
+struct base_config {
+	char prefix[PREFIX_MAX + 1];
+	char listen[128];
+	int udp_rcvbuf;
+	int keepalive;			/* seconds suggested to devices in WELCOME */
+	int offline_after;		/* missed keepalives before a device is offline */
+	int metrics_interval;		/* seconds between P/bridge/metrics */
+
+	char mqtt_host[256];
+	int mqtt_port;
+	char mqtt_cafile[512];
+	char mqtt_certfile[512];
+	char mqtt_keyfile[512];
+	char mqtt_username[128];
+	char mqtt_password[256];
+	char mqtt_client_id[128];
+	int mqtt_keepalive;
+	int mqtt_qos;
+	int mqtt_reconnect_max;		/* seconds; the backoff cap */
+	int log_level;
+
+	struct device_conf *devices;	/* owned; base_config_free() */
+	int n_devices, cap_devices;
+};
+
+void base_config_init(struct base_config *c);
+void base_config_free(struct base_config *c);
+bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t errlen);
+/* Checks what no single line can: required keys, duplicates. Prints errors. */
+bool base_config_finish(struct base_config *c, const char *path);
+/* conf_load + finish. */
+bool base_config_load(struct base_config *c, const char *path);
+
+bool prefix_valid(const char *p);
+
+#endif

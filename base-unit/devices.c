@@ -1,0 +1,142 @@
+#include "devices.h"
+#include "util.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t hash_id(const char *s)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+int device_table_init(struct device_table *t, const struct base_config *c)
+{
+	uint32_t size = 16;
+
+	memset(t, 0, sizeof(*t));
+	while (size < (uint32_t)c->n_devices * 2)
+		size *= 2;
+	t->devices = calloc(c->n_devices ? (size_t)c->n_devices : 1, sizeof(*t->devices));
+	t->index = malloc(size * sizeof(*t->index));
+	if (!t->devices || !t->index) {
+		device_table_free(t);
+		return -1;
+	}
+	t->mask = size - 1;
+	for (uint32_t i = 0; i < size; i++)
+		t->index[i] = -1;
+	for (int i = 0; i < c->n_devices; i++) {
+		uint32_t slot = hash_id(c->devices[i].id) & t->mask;
+
+		ic_peer_init(&t->devices[i].peer, c->devices[i].id, c->devices[i].psk);
+		while (t->index[slot] >= 0)
+			slot = (slot + 1) & t->mask;
+		t->index[slot] = i;
+	}
+	t->n = c->n_devices;
+	return 0;
+}
+
+void device_table_free(struct device_table *t)
+{
+	if (!t)
+		return;
+	if (t->devices)	/* keys do not outlive the table */
+		memset(t->devices, 0, (size_t)t->n * sizeof(*t->devices));
+	free(t->devices);
+	free(t->index);
+	t->devices = NULL;
+	t->index = NULL;
+	t->n = 0;
+}
+
+struct device *device_table_find(const struct device_table *t, const char *id)
+{
+	uint32_t slot = hash_id(id) & t->mask;
+
+	for (int i; (i = t->index[slot]) >= 0; slot = (slot + 1) & t->mask)
+		if (!strcmp(t->devices[i].peer.id, id))
+			return &t->devices[i];
+	return NULL;
+}
+
+const char *kind_name(uint8_t kind)
+{
+	switch (kind) {
+	case IC_KIND_READ: return "read";
+	case IC_KIND_UPDATABLE: return "updatable";
+	case IC_KIND_CAMERA: return "camera";
+	}
+	return NULL;
+}
+
+static void add_last_seen(cJSON *o, const struct device *d)
+{
+	char when[32];
+
+	if (d->last_seen_wall) {
+		iso8601(when, d->last_seen_wall);
+		cJSON_AddStringToObject(o, "last_seen", when);
+	} else {
+		cJSON_AddNullToObject(o, "last_seen");
+	}
+}
+
+char *device_state_json(const struct device *d)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *s = NULL;
+
+	if (!o)
+		return NULL;
+	for (int i = 0; i < d->info.n_sensors; i++)
+		if (d->have_value & (1u << i))
+			cJSON_AddNumberToObject(o, d->info.sensors[i].name, d->values[i]);
+	add_last_seen(o, d);
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+char *device_list_json(const struct device_table *t)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char *s = NULL;
+
+	if (!arr)
+		return NULL;
+	for (int i = 0; i < t->n; i++) {
+		const struct device *d = &t->devices[i];
+		cJSON *o = cJSON_CreateObject(), *sensors;
+
+		if (!o)
+			goto out;
+		cJSON_AddItemToArray(arr, o);
+		cJSON_AddStringToObject(o, "id", d->peer.id);
+		if (d->known)
+			cJSON_AddStringToObject(o, "kind", kind_name(d->info.kind));
+		else
+			cJSON_AddNullToObject(o, "kind");
+		sensors = cJSON_AddArrayToObject(o, "sensors");
+		for (int j = 0; d->known && sensors && j < d->info.n_sensors; j++) {
+			cJSON *so = cJSON_CreateObject();
+			if (!so)
+				goto out;
+			cJSON_AddItemToArray(sensors, so);
+			cJSON_AddStringToObject(so, "name", d->info.sensors[j].name);
+			cJSON_AddStringToObject(so, "unit", d->info.sensors[j].unit);
+		}
+		cJSON_AddArrayToObject(o, "controls");
+		cJSON_AddBoolToObject(o, "online", d->online);
+		add_last_seen(o, d);
+	}
+	s = cJSON_PrintUnformatted(arr);
+out:
+	cJSON_Delete(arr);
+	return s;
+}

@@ -1,0 +1,258 @@
+#include "agent.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HELLO_BACKOFF_MIN_MS 1000
+#define HELLO_BACKOFF_MAX_MS 30000
+
+void agent_config_init(struct agent_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->keepalive = 15;	/* below the ~20 s UDP timeout of common carrier NATs */
+	c->offline_after = 3;
+}
+
+bool agent_config_line(struct agent_config *c, const struct conf_line *l, char *err, size_t errlen,
+		       bool *mine)
+{
+	const char *k = l->argv[0];
+	long v;
+
+	*mine = true;
+	if (!strcmp(k, "id")) {
+		if (!conf_want_args(l, 1, 1, "ID", err, errlen))
+			return false;
+		if (!ic_id_valid(l->argv[1], strlen(l->argv[1]))) {
+			snprintf(err, errlen, "'id' expects 1 to %d of a-z 0-9 _ - (not 'bridge'), got '%s'",
+				 IC_ID_MAX, l->argv[1]);
+			return false;
+		}
+		memcpy(c->id, l->argv[1], strlen(l->argv[1]) + 1);
+		return true;
+	}
+	if (!strcmp(k, "key")) {
+		if (!conf_want_args(l, 1, 1, "KEY", err, errlen))
+			return false;
+		if (!key_from_hex(c->psk, l->argv[1])) {
+			snprintf(err, errlen, "'key' expects 64 hex digits (from 'base-unit genkey')");
+			return false;
+		}
+		c->have_key = true;
+		return true;
+	}
+	if (!strcmp(k, "base")) {
+		if (!conf_want_args(l, 1, 1, "HOST:PORT", err, errlen))
+			return false;
+		if (strlen(l->argv[1]) >= sizeof(c->base) || !strchr(l->argv[1], ':')) {
+			snprintf(err, errlen, "'base' expects HOST:PORT, got '%s'", l->argv[1]);
+			return false;
+		}
+		memcpy(c->base, l->argv[1], strlen(l->argv[1]) + 1);
+		return true;
+	}
+	if (!strcmp(k, "keepalive")) {
+		if (!conf_want_args(l, 1, 1, "SECONDS", err, errlen) || !conf_long(l, 1, 1, 3600, &v, err, errlen))
+			return false;
+		c->keepalive = (int)v;
+		return true;
+	}
+	*mine = false;
+	return true;
+}
+
+bool agent_config_finish(const struct agent_config *c, const char *path)
+{
+	bool ok = true;
+
+	if (!c->id[0]) {
+		fprintf(stderr, "%s: missing 'id'\n", path);
+		ok = false;
+	}
+	if (!c->have_key) {
+		fprintf(stderr, "%s: missing 'key'\n", path);
+		ok = false;
+	}
+	if (!c->base[0]) {
+		fprintf(stderr, "%s: missing 'base' (HOST:PORT of the base unit)\n", path);
+		ok = false;
+	}
+	return ok;
+}
+
+static void send_raw(struct agent *a, const uint8_t *buf, int len)
+{
+	if (len < 0) {
+		log_err("sealing failed: %s", ic_strerror(len));
+		return;
+	}
+	if (sendto(a->fd, buf, (size_t)len, 0, (const struct sockaddr *)&a->base, a->base_len) < 0)
+		log_debug("sendto: %s", strerror(errno));
+}
+
+/* A new handshake: a fresh session id, and the base's address looked up
+ * again (a home connection's address may have changed). */
+static void restart(struct agent *a, uint64_t now)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	if (addr_parse(&ss, &sl, a->c->base, false) == 0 && ss.ss_family == a->base.ss_family) {
+		a->base = ss;
+		a->base_len = sl;
+	}
+	ic_device_restart(&a->dev, random_u64_nonzero());
+	a->hello_backoff = HELLO_BACKOFF_MIN_MS;
+	a->next_hello = now;
+}
+
+int agent_start(struct agent *a, const struct agent_config *c, const struct ic_hello *hello,
+		agent_ready_fn on_ready, agent_message_fn on_message, void *ctx)
+{
+	int n, ret;
+
+	memset(a, 0, sizeof(*a));
+	a->fd = -1;
+	a->c = c;
+	a->on_ready = on_ready;
+	a->on_message = on_message;
+	a->ctx = ctx;
+	n = ic_hello_encode(a->hello, sizeof(a->hello), hello);
+	if (n < 0) {
+		log_err("the announcement does not fit: %s", ic_strerror(n));
+		return -EINVAL;
+	}
+	a->hello_len = (size_t)n;
+	if (ic_device_init(&a->dev, c->id, c->psk) != IC_OK)
+		return -EINVAL;
+	ret = addr_parse(&a->base, &a->base_len, c->base, false);
+	if (ret < 0) {
+		log_err("cannot resolve base unit address '%s'", c->base);
+		return ret;
+	}
+	ret = udp_open(&a->fd, a->base.ss_family, NULL, 0, 0, NULL);
+	if (ret < 0) {
+		log_err("cannot open a udp socket: %s", strerror(-ret));
+		return ret;
+	}
+	restart(a, now_ms());
+	return 0;
+}
+
+void agent_stop(struct agent *a)
+{
+	uint8_t out[IC_MAX_DATAGRAM];
+
+	if (a->fd < 0)
+		return;
+	if (agent_ready(a))
+		send_raw(a, out, ic_device_seal(&a->dev, IC_BYE, NULL, 0, out, sizeof(out)));
+	close(a->fd);
+	a->fd = -1;
+	memset(&a->dev, 0, sizeof(a->dev));
+}
+
+bool agent_ready(const struct agent *a)
+{
+	return a->dev.state == IC_DEV_READY;
+}
+
+void agent_pollfd(const struct agent *a, struct pollfd *p)
+{
+	p->fd = a->fd;
+	p->events = POLLIN;
+	p->revents = 0;
+}
+
+int agent_send(struct agent *a, uint8_t type, const uint8_t *body, size_t len)
+{
+	uint8_t out[IC_MAX_DATAGRAM];
+	int n = ic_device_seal(&a->dev, type, body, len, out, sizeof(out));
+
+	if (n < 0)
+		return n;
+	if (sendto(a->fd, out, (size_t)n, 0, (const struct sockaddr *)&a->base, a->base_len) < 0)
+		return -errno;
+	return 0;
+}
+
+void agent_handle(struct agent *a)
+{
+	uint8_t buf[IC_MAX_DATAGRAM + 1], body[IC_MAX_DATAGRAM];
+
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = recv(a->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		size_t blen = 0;
+		uint8_t type;
+		bool was_ready = agent_ready(a);
+		int ret;
+
+		if (n < 0)
+			return;
+		ret = ic_device_receive(&a->dev, buf, (size_t)n, &type, body, &blen);
+		if (ret != IC_OK) {
+			log_debug("dropped a datagram: %s", ic_strerror(ret));
+			continue;
+		}
+		a->last_rx = now_ms();
+		if (type == IC_WELCOME && !was_ready) {
+			struct ic_welcome w;
+
+			a->sessions++;
+			if (ic_welcome_decode(&w, body, blen) == IC_OK)
+				log_debug("base unit keepalive %u s", w.keepalive);
+			log_info("connected to the base unit at %s", a->c->base);
+			/* Confirm at once: the base adopts the session on our first datagram. */
+			agent_send(a, IC_KEEPALIVE, NULL, 0);
+			a->next_keepalive = a->last_rx + (uint64_t)a->c->keepalive * 1000;
+			if (a->on_ready)
+				a->on_ready(a, a->ctx);
+		} else if (type == IC_RESET) {
+			log_info("the base unit lost our session (it restarted?): saying hello again");
+			restart(a, now_ms());
+		} else if (type != IC_WELCOME && type != IC_KEEPALIVE && a->on_message) {
+			a->on_message(a, type, body, blen, a->ctx);
+		}
+	}
+}
+
+void agent_tick(struct agent *a, uint64_t now)
+{
+	uint8_t out[IC_MAX_DATAGRAM];
+
+	if (a->dev.state == IC_DEV_IDLE)
+		restart(a, now);
+	if (a->dev.state == IC_DEV_HELLO) {
+		if (now >= a->next_hello) {
+			send_raw(a, out, ic_device_hello(&a->dev, a->hello, a->hello_len, out, sizeof(out)));
+			a->next_hello = now + random_between(a->hello_backoff / 2, a->hello_backoff);
+			a->hello_backoff = a->hello_backoff * 2 > HELLO_BACKOFF_MAX_MS ? HELLO_BACKOFF_MAX_MS
+										: a->hello_backoff * 2;
+		}
+		return;
+	}
+	if (now - a->last_rx > (uint64_t)a->c->offline_after * a->c->keepalive * 1000) {
+		log_warn("no answer from the base unit for %d s: saying hello again",
+			 a->c->offline_after * a->c->keepalive);
+		restart(a, now);
+		return;
+	}
+	if (now >= a->next_keepalive) {
+		agent_send(a, IC_KEEPALIVE, NULL, 0);
+		a->next_keepalive = now + (uint64_t)a->c->keepalive * 1000;
+	}
+}
+
+uint64_t agent_next_ms(const struct agent *a, uint64_t now)
+{
+	uint64_t next;
+
+	if (a->dev.state == IC_DEV_IDLE)
+		return 0;
+	next = a->dev.state == IC_DEV_HELLO ? a->next_hello : a->next_keepalive;
+	return next > now ? next - now : 0;
+}

@@ -1,0 +1,66 @@
+/*
+ * What every device agent shares: the intercom session with the base unit
+ * (handshake with retries, keepalives that hold the NAT mapping open, noticing
+ * a base unit that restarted or went away) over one UDP socket. Agents add
+ * their own messages through agent_send() and the on_message callback.
+ */
+#ifndef AGENT_H
+#define AGENT_H
+
+#include "conf.h"
+#include "ic_session.h"
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct agent_config {
+	char id[IC_ID_MAX + 1];
+	uint8_t psk[IC_KEY_LEN];
+	bool have_key;
+	char base[256];			/* HOST:PORT of the base unit */
+	int keepalive;			/* seconds */
+	int offline_after;		/* base silent this many keepalives: say hello again */
+};
+
+void agent_config_init(struct agent_config *c);
+/* Handles the keys every agent has (id, key, base, keepalive); sets *mine. */
+bool agent_config_line(struct agent_config *c, const struct conf_line *l, char *err, size_t errlen,
+		       bool *mine);
+bool agent_config_finish(const struct agent_config *c, const char *path);
+
+struct agent;
+typedef void (*agent_ready_fn)(struct agent *a, void *ctx);
+typedef void (*agent_message_fn)(struct agent *a, uint8_t type, const uint8_t *body, size_t len,
+				 void *ctx);
+
+struct agent {
+	const struct agent_config *c;
+	struct ic_device dev;
+	int fd;
+	struct sockaddr_storage base;
+	socklen_t base_len;
+	uint8_t hello[IC_BODY_MAX];
+	size_t hello_len;
+	uint64_t next_hello, hello_backoff;
+	uint64_t last_rx, next_keepalive;
+	agent_ready_fn on_ready;
+	agent_message_fn on_message;
+	void *ctx;
+	unsigned sessions;		/* handshakes completed */
+};
+
+/* hello is an encoded struct ic_hello (copied). Returns 0 or -errno. */
+int agent_start(struct agent *a, const struct agent_config *c, const struct ic_hello *hello,
+		agent_ready_fn on_ready, agent_message_fn on_message, void *ctx);
+void agent_stop(struct agent *a);	/* says bye when in a session; closes the socket */
+bool agent_ready(const struct agent *a);
+void agent_pollfd(const struct agent *a, struct pollfd *p);
+void agent_handle(struct agent *a);	/* after POLLIN */
+void agent_tick(struct agent *a, uint64_t now);
+uint64_t agent_next_ms(const struct agent *a, uint64_t now);
+/* Seals and sends one message of the current session. 0 or an error. */
+int agent_send(struct agent *a, uint8_t type, const uint8_t *body, size_t len);
+
+#endif

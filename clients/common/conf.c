@@ -1,0 +1,147 @@
+#include "conf.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool conf_split(char *line, int *argc, char **argv, int max, char *err, size_t errlen)
+{
+	char *r = line, *w;
+	int n = 0;
+
+	for (;;) {
+		while (*r == ' ' || *r == '\t' || *r == '\r' || *r == '\n')
+			r++;
+		if (*r == '\0' || *r == '#')
+			break;
+		if (n == max) {
+			snprintf(err, errlen, "too many words (at most %d)", max);
+			return false;
+		}
+		argv[n++] = w = r;
+		if (*r == '"') {
+			r++;
+			while (*r != '"') {
+				if (*r == '\0') {
+					snprintf(err, errlen, "unclosed quote");
+					return false;
+				}
+				if (*r == '\\' && (r[1] == '"' || r[1] == '\\'))
+					r++;
+				*w++ = *r++;
+			}
+			r++;
+			if (*r != '\0' && *r != ' ' && *r != '\t' && *r != '\r' && *r != '\n') {
+				snprintf(err, errlen, "expected a space after a closing quote");
+				return false;
+			}
+		} else {
+			while (*r && *r != ' ' && *r != '\t' && *r != '\r' && *r != '\n')
+				*w++ = *r++;
+		}
+		if (*r)
+			r++;
+		*w = '\0';
+	}
+	*argc = n;
+	return true;
+}
+
+int conf_load(const char *path, conf_handler fn, void *ctx)
+{
+	char buf[CONF_LINE_MAX + 2], err[256];
+	struct conf_line l = { .file = path };
+	int errors = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		int e = errno;
+		fprintf(stderr, "%s: cannot open: %s\n", path, strerror(e));
+		return -e;
+	}
+	while (fgets(buf, sizeof(buf), f)) {
+		size_t len = strlen(buf);
+
+		l.line++;
+		if (len > CONF_LINE_MAX && buf[len - 1] != '\n') {
+			fprintf(stderr, "%s:%d: line longer than %d bytes\n", path, l.line, CONF_LINE_MAX);
+			errors++;
+			while (len && buf[len - 1] != '\n' && fgets(buf, sizeof(buf), f))
+				len = strlen(buf);
+			continue;
+		}
+		err[0] = '\0';
+		if (!conf_split(buf, &l.argc, l.argv, CONF_MAX_ARGS, err, sizeof(err)) ||
+		    (l.argc > 0 && !fn(ctx, &l, err, sizeof(err)))) {
+			fprintf(stderr, "%s:%d: %s\n", path, l.line, err);
+			errors++;
+		}
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "%s: read error\n", path);
+		errors++;
+	}
+	fclose(f);
+	return errors;
+}
+
+bool conf_want_args(const struct conf_line *l, int min, int max, const char *usage,
+		    char *err, size_t errlen)
+{
+	int n = l->argc - 1;
+
+	if (n >= min && n <= max)
+		return true;
+	snprintf(err, errlen, "'%s' expects: %s %s", l->argv[0], l->argv[0], usage);
+	return false;
+}
+
+bool conf_long(const struct conf_line *l, int i, long min, long max, long *out,
+	       char *err, size_t errlen)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(l->argv[i], &end, 10);
+	if (errno || end == l->argv[i] || *end || v < min || v > max) {
+		snprintf(err, errlen, "'%s' expects a whole number from %ld to %ld, got '%s'",
+			 l->argv[0], min, max, l->argv[i]);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+bool conf_double(const struct conf_line *l, int i, double *out, char *err, size_t errlen)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(l->argv[i], &end);
+	if (errno || end == l->argv[i] || *end || !isfinite(v)) {
+		snprintf(err, errlen, "'%s' expects a number, got '%s'", l->argv[0], l->argv[i]);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+bool conf_bool(const struct conf_line *l, int i, bool *out, char *err, size_t errlen)
+{
+	const char *s = l->argv[i];
+
+	if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on")) {
+		*out = true;
+		return true;
+	}
+	if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off")) {
+		*out = false;
+		return true;
+	}
+	snprintf(err, errlen, "'%s' expects true or false, got '%s'", l->argv[0], s);
+	return false;
+}

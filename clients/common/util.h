@@ -1,0 +1,34 @@
+/* Small POSIX helpers shared by the programs: clocks, randomness, keys, UDP. */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+uint64_t now_ms(void);			/* monotonic */
+uint64_t wall_ms(void);			/* Unix time */
+void iso8601(char out[32], uint64_t unix_ms);	/* 2026-11-24T10:00:00Z */
+
+/* Fills buf from the kernel's CSPRNG. 0 or -errno. */
+int random_bytes(void *buf, size_t len);
+uint64_t random_u64_nonzero(void);
+/* Uniform in [lo, hi]; for jitter, not for keys. */
+uint64_t random_between(uint64_t lo, uint64_t hi);
+
+/* 64 hex digits <-> 32-byte key. */
+bool key_from_hex(uint8_t key[32], const char *hex);
+void key_to_hex(char out[65], const uint8_t key[32]);
+
+/* "host:port", "[v6]:port" or ":port" (any address). 0 or -errno / EAI error as -EINVAL. */
+int addr_parse(struct sockaddr_storage *ss, socklen_t *len, const char *text, bool passive);
+void addr_format(char *out, size_t cap, const struct sockaddr *sa);
+bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+
+/* A non-blocking UDP socket; bound when bind_to is set; SO_RCVBUF raised to
+ * rcvbuf when nonzero (the kernel may cap it; *got says what it gave). */
+int udp_open(int *fd, int family, const struct sockaddr_storage *bind_to, socklen_t bind_len,
+	     int rcvbuf, int *got);
+
+#endif

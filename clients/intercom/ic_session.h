@@ -1,0 +1,96 @@
+/*
+ * The two ends of an intercom session, as state machines with no I/O: the
+ * caller hands in received datagrams and random session ids, and gets back
+ * datagrams to send. Device agents use struct ic_device; the base unit keeps
+ * one struct ic_peer per configured device.
+ *
+ * Handshake (docs/protocol.md): the device sends HELLO under a key derived
+ * from its pre-shared key and a fresh random device session id Sd; the base
+ * answers WELCOME carrying a fresh random base session id Sb; both then use
+ * the session key derived from (psk, id, Sd, Sb). The base adopts the new
+ * session only when the first datagram under that key arrives, so a replayed
+ * HELLO changes nothing it relies on. Because every session has fresh keys,
+ * sequence numbers may restart at 1 after a reboot without reusing a nonce.
+ */
+#ifndef IC_SESSION_H
+#define IC_SESSION_H
+
+#include "intercom.h"
+
+enum ic_device_state { IC_DEV_IDLE, IC_DEV_HELLO, IC_DEV_READY };
+
+struct ic_device {
+	char id[IC_ID_MAX + 1];
+	uint8_t psk[IC_KEY_LEN];
+	enum ic_device_state state;
+	uint64_t sd;			/* our session id */
+	uint64_t sb;			/* the base's, once READY */
+	uint64_t tx_seq;		/* last sequence sent */
+	uint8_t hello_key[IC_KEY_LEN];
+	uint8_t key[IC_KEY_LEN];	/* session key, once READY */
+	struct ic_replay rx;
+};
+
+/* Returns IC_OK or IC_ERR_ID. */
+int ic_device_init(struct ic_device *d, const char *id, const uint8_t psk[IC_KEY_LEN]);
+
+/* Starts a new handshake with a fresh random sd (never 0). */
+int ic_device_restart(struct ic_device *d, uint64_t sd);
+
+/* Seals a HELLO carrying body (an encoded struct ic_hello); call again to
+ * retransmit. Returns the datagram length or an ic_err. */
+int ic_device_hello(struct ic_device *d, const uint8_t *body, size_t body_len,
+		    uint8_t *out, size_t cap);
+
+/* Seals any other message; needs state READY (IC_ERR_STATE otherwise). */
+int ic_device_seal(struct ic_device *d, uint8_t type, const uint8_t *body, size_t body_len,
+		   uint8_t *out, size_t cap);
+
+/* Opens a datagram from the base. On IC_OK, *type and body/body_len hold the
+ * message. WELCOME moves the state to READY; RESET moves it back to IDLE
+ * (the caller then restarts with a new sd). */
+int ic_device_receive(struct ic_device *d, const uint8_t *dgram, size_t len, uint8_t *type,
+		      uint8_t *body, size_t *body_len);
+
+struct ic_peer {
+	uint8_t psk[IC_KEY_LEN];
+	char id[IC_ID_MAX + 1];
+	bool ready;			/* an established session */
+	uint64_t sd, sb;
+	uint8_t key[IC_KEY_LEN];
+	uint64_t tx_seq;
+	struct ic_replay rx;
+	/* A handshake answered with WELCOME but not yet confirmed. */
+	bool pending;
+	uint64_t p_sd, p_sb, p_tx_seq, p_hello_seq;
+	uint8_t p_key[IC_KEY_LEN];
+};
+
+enum ic_peer_event {
+	IC_EV_NONE,		/* nothing new beyond the message */
+	IC_EV_HELLO,		/* a HELLO authenticated: answer with ic_peer_welcome() */
+	IC_EV_ESTABLISHED,	/* the pending session became the current one */
+};
+
+int ic_peer_init(struct ic_peer *p, const char *id, const uint8_t psk[IC_KEY_LEN]);
+
+/* Opens a datagram whose header h was decoded and whose id matched this peer.
+ * new_sb is a fresh random value used only if this HELLO starts a handshake.
+ * On IC_OK, *ev tells what happened; *newest is true when the datagram
+ * carried the highest sequence so far (only then should the caller move the
+ * device's address: the newest authenticated datagram says where it is). */
+int ic_peer_receive(struct ic_peer *p, const struct ic_header *h, size_t hdr_len,
+		    const uint8_t *dgram, size_t len, uint64_t new_sb,
+		    uint8_t *body, size_t *body_len, enum ic_peer_event *ev, bool *newest);
+
+/* WELCOME for the pending handshake. */
+int ic_peer_welcome(struct ic_peer *p, const struct ic_welcome *w, uint8_t *out, size_t cap);
+
+/* Any message on the current session (needs ready). */
+int ic_peer_seal(struct ic_peer *p, uint8_t type, const uint8_t *body, size_t body_len,
+		 uint8_t *out, size_t cap);
+
+/* RESET answering a datagram (header h) on a session this peer does not know. */
+int ic_peer_reset(const struct ic_peer *p, const struct ic_header *h, uint8_t *out, size_t cap);
+
+#endif

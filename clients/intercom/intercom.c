@@ -1,0 +1,394 @@
+/*
+ * Wire format, key schedule, replay window and message bodies of the intercom.
+ * See docs/protocol.md; the test vectors there are checked by tests/unit.
+ */
+#include "intercom.h"
+#include "ic_crypto.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const errors[] = {
+	"ok", "datagram too short", "datagram too big", "unknown protocol version",
+	"reserved flags set", "bad device id", "unknown message type",
+	"authentication failed", "replayed datagram", "datagram older than the replay window",
+	"malformed body", "no space", "unknown session", "unexpected in this state",
+	"crypto backend failure",
+};
+
+const char *ic_strerror(int err)
+{
+	if (err > 0 || -err >= (int)(sizeof(errors) / sizeof(errors[0])))
+		return "unknown error";
+	return errors[-err];
+}
+
+static void put_u16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static uint16_t get_u16(const uint8_t *p)
+{
+	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+bool ic_id_valid(const char *id, size_t len)
+{
+	if (len < 1 || len > IC_ID_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = id[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	}
+	/* "bridge" is the base unit's own topic level */
+	return !(len == 6 && memcmp(id, "bridge", 6) == 0);
+}
+
+/* Sensor and control names become JSON keys and topic-safe labels. */
+bool ic_name_valid(const char *name, size_t len)
+{
+	if (len < 1 || len > IC_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			return false;
+	}
+	return !(len == 9 && memcmp(name, "last_seen", 9) == 0);
+}
+
+static bool type_known(uint8_t t)
+{
+	return t >= IC_HELLO && t <= IC_READING;
+}
+
+int ic_header_decode(struct ic_header *h, size_t *hdr_len, const uint8_t *buf, size_t len)
+{
+	size_t n;
+
+	if (len > IC_MAX_DATAGRAM)
+		return IC_ERR_TOO_BIG;
+	if (len < 4)
+		return IC_ERR_SHORT;
+	if (buf[0] != IC_VERSION)
+		return IC_ERR_VERSION;
+	if (buf[2] != 0)
+		return IC_ERR_FLAGS;
+	if (!type_known(buf[1]))
+		return IC_ERR_TYPE;
+	n = buf[3];
+	if (len < IC_HEADER_FIXED + n + IC_TAG_LEN)
+		return IC_ERR_SHORT;
+	if (!ic_id_valid((const char *)buf + 4, n))
+		return IC_ERR_ID;
+	h->version = buf[0];
+	h->type = buf[1];
+	h->flags = buf[2];
+	h->id_len = (uint8_t)n;
+	memcpy(h->id, buf + 4, n);
+	h->id[n] = '\0';
+	h->session = get_u64(buf + 4 + n);
+	h->seq = get_u64(buf + 12 + n);
+	*hdr_len = IC_HEADER_FIXED + n;
+	return IC_OK;
+}
+
+/* info = id_len || id || the session ids; the salt names the key's purpose. */
+static int derive(uint8_t out[IC_KEY_LEN], const char *salt, const uint8_t psk[IC_KEY_LEN],
+		  const char *id, const uint64_t *sessions, int n_sessions)
+{
+	uint8_t info[1 + IC_ID_MAX + 16];
+	size_t id_len = strlen(id), off;
+
+	if (!ic_id_valid(id, id_len))
+		return IC_ERR_ID;
+	info[0] = (uint8_t)id_len;
+	memcpy(info + 1, id, id_len);
+	off = 1 + id_len;
+	for (int i = 0; i < n_sessions; i++, off += 8)
+		put_u64(info + off, sessions[i]);
+	return ic_hkdf_sha256(out, IC_KEY_LEN, (const uint8_t *)salt, strlen(salt), psk,
+			      IC_KEY_LEN, info, off);
+}
+
+int ic_key_hello(uint8_t out[IC_KEY_LEN], const uint8_t psk[IC_KEY_LEN], const char *id, uint64_t sd)
+{
+	return derive(out, "intercom1 hello", psk, id, &sd, 1);
+}
+
+int ic_key_session(uint8_t out[IC_KEY_LEN], const uint8_t psk[IC_KEY_LEN], const char *id,
+		   uint64_t sd, uint64_t sb)
+{
+	uint64_t s[2] = { sd, sb };
+
+	return derive(out, "intercom1 session", psk, id, s, 2);
+}
+
+int ic_key_reset(uint8_t out[IC_KEY_LEN], const uint8_t psk[IC_KEY_LEN], const char *id, uint64_t sb)
+{
+	return derive(out, "intercom1 reset", psk, id, &sb, 1);
+}
+
+static void make_nonce(uint8_t nonce[12], enum ic_dir dir, uint64_t seq)
+{
+	memset(nonce, 0, 4);
+	nonce[0] = (uint8_t)dir;
+	put_u64(nonce + 4, seq);
+}
+
+int ic_seal(uint8_t *out, size_t cap, const uint8_t key[IC_KEY_LEN], enum ic_dir dir,
+	    uint8_t type, const char *id, uint64_t session, uint64_t seq,
+	    const uint8_t *body, size_t body_len)
+{
+	size_t id_len = strlen(id), hdr = IC_HEADER_FIXED + id_len, total;
+	uint8_t nonce[12];
+	int ret;
+
+	if (!ic_id_valid(id, id_len))
+		return IC_ERR_ID;
+	if (!type_known(type))
+		return IC_ERR_TYPE;
+	total = hdr + body_len + IC_TAG_LEN;
+	if (total > IC_MAX_DATAGRAM || total > cap)
+		return IC_ERR_SPACE;
+	out[0] = IC_VERSION;
+	out[1] = type;
+	out[2] = 0;
+	out[3] = (uint8_t)id_len;
+	memcpy(out + 4, id, id_len);
+	put_u64(out + 4 + id_len, session);
+	put_u64(out + 12 + id_len, seq);
+	make_nonce(nonce, dir, seq);
+	ret = ic_aead_seal(key, nonce, out, hdr, body, body_len, out + hdr, out + hdr + body_len);
+	return ret < 0 ? ret : (int)total;
+}
+
+int ic_open(uint8_t *body, size_t *body_len, const uint8_t key[IC_KEY_LEN], enum ic_dir dir,
+	    const uint8_t *dgram, size_t len, const struct ic_header *h, size_t hdr_len)
+{
+	size_t n = len - hdr_len - IC_TAG_LEN;	/* ic_header_decode checked the length */
+	uint8_t nonce[12];
+	int ret;
+
+	make_nonce(nonce, dir, h->seq);
+	ret = ic_aead_open(key, nonce, dgram, hdr_len, dgram + hdr_len, n, dgram + len - IC_TAG_LEN, body);
+	if (ret == IC_OK)
+		*body_len = n;
+	return ret;
+}
+
+/* --- replay window: a ring of bits indexed by seq mod the window size --- */
+
+#define WORDS (IC_REPLAY_WINDOW / 64)
+
+void ic_replay_init(struct ic_replay *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+static bool bit_get(const struct ic_replay *r, uint64_t seq)
+{
+	uint64_t i = seq % IC_REPLAY_WINDOW;
+
+	return r->bits[i / 64] >> (i % 64) & 1;
+}
+
+int ic_replay_check(const struct ic_replay *r, uint64_t seq)
+{
+	if (seq == 0)
+		return IC_ERR_OLD;	/* sequences start at 1 */
+	if (seq > r->top)
+		return IC_OK;
+	if (r->top - seq >= IC_REPLAY_WINDOW)
+		return IC_ERR_OLD;
+	return bit_get(r, seq) ? IC_ERR_REPLAY : IC_OK;
+}
+
+void ic_replay_commit(struct ic_replay *r, uint64_t seq)
+{
+	uint64_t i;
+
+	if (seq > r->top) {
+		if (seq - r->top >= IC_REPLAY_WINDOW) {
+			memset(r->bits, 0, sizeof(r->bits));
+		} else {
+			for (uint64_t s = r->top + 1; s < seq; s++) {
+				i = s % IC_REPLAY_WINDOW;
+				r->bits[i / 64] &= ~((uint64_t)1 << (i % 64));
+			}
+		}
+		r->top = seq;
+	}
+	i = seq % IC_REPLAY_WINDOW;
+	r->bits[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+/* --- bodies --- */
+
+#define ENTRY_SENSOR 1
+
+int ic_hello_encode(uint8_t *out, size_t cap, const struct ic_hello *m)
+{
+	size_t off = 4;
+
+	if (cap < 4 || m->n_sensors > IC_MAX_SENSORS)
+		return IC_ERR_SPACE;
+	out[0] = m->kind;
+	put_u16(out + 1, m->keepalive);
+	out[3] = m->n_sensors;
+	for (int i = 0; i < m->n_sensors; i++) {
+		const struct ic_sensor *s = &m->sensors[i];
+		size_t nl = strlen(s->name), ul = strlen(s->unit), el = 2 + nl + ul;
+
+		if (!ic_name_valid(s->name, nl) || ul > IC_UNIT_MAX)
+			return IC_ERR_BODY;
+		if (off + 2 + el > cap || off + 2 + el > IC_BODY_MAX)
+			return IC_ERR_SPACE;
+		out[off++] = ENTRY_SENSOR;
+		out[off++] = (uint8_t)el;
+		out[off++] = (uint8_t)nl;
+		memcpy(out + off, s->name, nl);
+		off += nl;
+		out[off++] = (uint8_t)ul;
+		memcpy(out + off, s->unit, ul);
+		off += ul;
+	}
+	return (int)off;
+}
+
+static bool unit_valid(const uint8_t *u, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (u[i] < 0x20 || u[i] == 0x7f || u[i] == '"' || u[i] == '\\')
+			return false;
+	return true;
+}
+
+int ic_hello_decode(struct ic_hello *m, const uint8_t *in, size_t len)
+{
+	size_t off = 4;
+	int count;
+
+	if (len < 4)
+		return IC_ERR_BODY;
+	m->kind = in[0];
+	m->keepalive = get_u16(in + 1);
+	count = in[3];
+	m->n_sensors = 0;
+	if (m->kind < IC_KIND_READ || m->kind > IC_KIND_CAMERA || m->keepalive == 0)
+		return IC_ERR_BODY;
+	/* Entries are type-length-value, so a newer device's extra entries are skipped. */
+	for (int i = 0; i < count; i++) {
+		size_t el, nl, ul;
+		const uint8_t *e;
+
+		if (off + 2 > len || off + 2 + in[off + 1] > len)
+			return IC_ERR_BODY;
+		el = in[off + 1];
+		e = in + off + 2;
+		if (in[off] == ENTRY_SENSOR) {
+			struct ic_sensor *s;
+
+			if (m->n_sensors >= IC_MAX_SENSORS || el < 2)
+				return IC_ERR_BODY;
+			nl = e[0];
+			if (1 + nl + 1 > el)
+				return IC_ERR_BODY;
+			ul = e[1 + nl];
+			if (2 + nl + ul != el || !ic_name_valid((const char *)e + 1, nl) ||
+			    ul > IC_UNIT_MAX || !unit_valid(e + 2 + nl, ul))
+				return IC_ERR_BODY;
+			s = &m->sensors[m->n_sensors];
+			memcpy(s->name, e + 1, nl);
+			s->name[nl] = '\0';
+			memcpy(s->unit, e + 2 + nl, ul);
+			s->unit[ul] = '\0';
+			for (int j = 0; j < m->n_sensors; j++)
+				if (strcmp(m->sensors[j].name, s->name) == 0)
+					return IC_ERR_BODY;
+			m->n_sensors++;
+		}
+		off += 2 + el;
+	}
+	return off == len ? IC_OK : IC_ERR_BODY;
+}
+
+int ic_welcome_encode(uint8_t *out, size_t cap, const struct ic_welcome *m)
+{
+	if (cap < 10)
+		return IC_ERR_SPACE;
+	put_u16(out, m->keepalive);
+	put_u64(out + 2, m->time_ms);
+	return 10;
+}
+
+int ic_welcome_decode(struct ic_welcome *m, const uint8_t *in, size_t len)
+{
+	if (len < 10)	/* longer is allowed: room for later fields */
+		return IC_ERR_BODY;
+	m->keepalive = get_u16(in);
+	m->time_ms = get_u64(in + 2);
+	return m->keepalive ? IC_OK : IC_ERR_BODY;
+}
+
+static uint64_t double_bits(double d)
+{
+	uint64_t u;
+
+	memcpy(&u, &d, sizeof(u));
+	return u;
+}
+
+static double bits_double(uint64_t u)
+{
+	double d;
+
+	memcpy(&d, &u, sizeof(d));
+	return d;
+}
+
+int ic_reading_encode(uint8_t *out, size_t cap, const struct ic_reading *m)
+{
+	size_t need = 1 + (size_t)m->n * 9;
+
+	if (m->n > IC_MAX_SENSORS || need > cap)
+		return IC_ERR_SPACE;
+	out[0] = m->n;
+	for (int i = 0; i < m->n; i++) {
+		out[1 + i * 9] = m->values[i].index;
+		put_u64(out + 2 + i * 9, double_bits(m->values[i].value));
+	}
+	return (int)need;
+}
+
+int ic_reading_decode(struct ic_reading *m, const uint8_t *in, size_t len)
+{
+	if (len < 1 || in[0] > IC_MAX_SENSORS || len != 1 + (size_t)in[0] * 9)
+		return IC_ERR_BODY;
+	m->n = in[0];
+	for (int i = 0; i < m->n; i++) {
+		m->values[i].index = in[1 + i * 9];
+		m->values[i].value = bits_double(get_u64(in + 2 + i * 9));
+		if (!isfinite(m->values[i].value))	/* JSON has no NaN or infinity */
+			return IC_ERR_BODY;
+	}
+	return IC_OK;
+}
