@@ -10,7 +10,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
            -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -MMD -MP \
-           -Iclients/intercom -Iclients/common
+           -Iclients/intercom -Iclients/common -Ibase-unit
 LDLIBS  ?=
 BUILD   ?= build
 SAN     ?=
@@ -29,7 +29,7 @@ LIB_IC_SRC  := $(wildcard clients/intercom/*.c)
 LIB_COM_SRC := $(wildcard clients/common/*.c)
 BASE_SRC    := $(wildcard base-unit/*.c)
 READ_SRC    := $(wildcard clients/read-unit/*.c)
-UNIT_SRC    := $(wildcard tests/unit/*.c)
+UNIT_SRC    := $(wildcard tests/unit/*.c) base-unit/config.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -96,7 +96,7 @@ demo: deps all
 
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-               -Iclients/intercom -Iclients/common
+               -Iclients/intercom -Iclients/common -Ibase-unit
 fuzz: deps
 	@mkdir -p $(BUILD)/fuzz tests/fuzz/corpus-datagram
 	$(Q)clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz-datagram tests/fuzz/fuzz_datagram.c \

@@ -381,9 +381,10 @@ static int open_udp(struct base *b)
 	return 0;
 }
 
-static int run(const char *path)
+static int run(const char *path, bool verbose)
 {
 	struct base b = { .udp = -1 };
+
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t next_tick;
 	int ret = 1;
@@ -391,7 +392,8 @@ static int run(const char *path)
 	base_config_init(&b.cfg);
 	if (!base_config_load(&b.cfg, path))
 		goto out;
-	log_threshold = (enum log_level)b.cfg.log_level;
+	if (!verbose)
+		log_threshold = (enum log_level)b.cfg.log_level;
 	if (device_table_init(&b.table, &b.cfg) < 0) {
 		log_err("out of memory");
 		goto out;
@@ -505,5 +507,5 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	return check ? cmd_check(path) : run(path);
+	return check ? cmd_check(path) : run(path, log_threshold == LOG_DEBUG);
 }

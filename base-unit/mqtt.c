@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 enum mqtt_state { MQTT_DOWN, MQTT_CONNECTING, MQTT_UP };
 
@@ -179,6 +180,16 @@ void mqtt_handle(struct mqtt *q, short revents)
 		check_rc(q, mosquitto_loop_read(q->m, 1));
 	if ((revents & POLLOUT) && q->state != MQTT_DOWN)
 		check_rc(q, mosquitto_loop_write(q->m, 1));
+	if ((revents & (POLLERR | POLLHUP)) && q->state != MQTT_DOWN) {
+		/* libmosquitto does not always notice a refused non-blocking TLS
+		 * connect, and would spin; the socket's own error tells. */
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		getsockopt(mosquitto_socket(q->m), SOL_SOCKET, SO_ERROR, &err, &len);
+		schedule_retry(q, err ? strerror(err) : "connection closed");
+		mosquitto_disconnect(q->m);
+	}
 }
 
 void mqtt_tick(struct mqtt *q, uint64_t now)

@@ -287,6 +287,7 @@ int ic_hello_decode(struct ic_hello *m, const uint8_t *in, size_t len)
 	size_t off = 4;
 	int count;
 
+	memset(m, 0, sizeof(*m));	/* so decoded hellos compare with memcmp */
 	if (len < 4)
 		return IC_ERR_BODY;
 	m->kind = in[0];

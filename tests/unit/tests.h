@@ -1,0 +1,6 @@
+#ifndef TESTS_H
+#define TESTS_H
+#include "test.h"
+extern const struct test_case protocol_tests[];
+extern const struct test_case config_tests[];
+#endif
