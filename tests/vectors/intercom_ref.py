@@ -70,3 +70,20 @@ def vectors():
 if __name__ == "__main__":
     for name, value in vectors():
         sys.stdout.write("%s %s\n" % (name, value.hex()))
+
+
+def parse(datagram):
+    """Splits a datagram into (header fields, header bytes, sealed part)."""
+    if len(datagram) < 20 + 16 or datagram[0] != 1:
+        raise ValueError("not an intercom v1 datagram")
+    n = datagram[3]
+    session, seq = struct.unpack(">QQ", datagram[4 + n:20 + n])
+    return {"type": datagram[1], "id": datagram[4:4 + n].decode(), "session": session, "seq": seq}, \
+        datagram[:20 + n], datagram[20 + n:]
+
+
+def open_(key, direction, datagram):
+    """Verifies and decrypts; raises cryptography's InvalidTag on a forgery."""
+    fields, header, sealed = parse(datagram)
+    nonce = bytes([direction, 0, 0, 0]) + struct.pack(">Q", fields["seq"])
+    return fields, ChaCha20Poly1305(key).decrypt(nonce, sealed, header)
