@@ -68,7 +68,7 @@ $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIB_COM) $(LIB_IC)
 # Debian packages the build and the tests need; installed only when missing.
 DEB_PKGS := gcc make libmosquitto-dev mosquitto mosquitto-clients libcjson-dev \
             libmbedtls-dev openssl python3 python3-cryptography clang \
-            libclang-rt-14-dev procps iproute2 netcat-openbsd
+            libclang-rt-14-dev procps iproute2 xxd
 deps:
 	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	   grep -q 'install ok installed' || echo $$p; done); \
@@ -98,11 +98,16 @@ FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
                -Iclients/intercom -Iclients/common -Ibase-unit
 fuzz: deps
-	@mkdir -p $(BUILD)/fuzz tests/fuzz/corpus-datagram
+	@mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/seeds
 	$(Q)clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz-datagram tests/fuzz/fuzz_datagram.c \
 	   $(LIB_IC_SRC) $(CRYPTO_LIBS) -lm
-	$(Q)$(BUILD)/fuzz/fuzz-datagram -max_total_time=$(FUZZ_SECONDS) -max_len=1400 \
-	   $(BUILD)/fuzz/corpus tests/fuzz/seeds 2>&1 | tail -n 5
+	@# seeds: every vector datagram, as the base unit and as a device would get it
+	$(Q)grep '^dgram_' tests/vectors/intercom-v1.txt | while read -r name hex; do \
+	   { printf '\000'; echo "$$hex" | xxd -r -p; } > $(BUILD)/fuzz/seeds/$$name-base; \
+	   { printf '\001'; echo "$$hex" | xxd -r -p; } > $(BUILD)/fuzz/seeds/$$name-device; done
+	$(Q)$(BUILD)/fuzz/fuzz-datagram -max_total_time=$(FUZZ_SECONDS) -max_len=1400 -print_final_stats=1 \
+	   $(BUILD)/fuzz/corpus $(BUILD)/fuzz/seeds > $(BUILD)/fuzz/fuzz.log 2>&1; \
+	   rc=$$?; tail -n 12 $(BUILD)/fuzz/fuzz.log; exit $$rc
 
 bench: deps all
 	$(Q)bench/run

@@ -1,0 +1,22 @@
+#!/bin/bash
+# make demo works as the README says: readings reach a subscriber that uses
+# only what .demo/demo.env gives it. Runs on free ports in a temporary dir.
+source "$(dirname "$0")/../lib.sh"
+
+export DEMO_DIR=$T/demo MQTT_PORT=$(free_port tcp) INTERCOM_PORT=$(free_port udp) DEMO_SECONDS=30
+start demo "$ROOT/tests/demo"
+check "the demo writes demo.env" wait_until 20 test -s "$DEMO_DIR/demo.env"
+check "the demo's broker listens" wait_until 10 tcp_listening "$MQTT_PORT"
+( source "$DEMO_DIR/demo.env"
+  mosquitto_sub -h "$MQTT_HOST" -p "$MQTT_PORT" --cafile "$MQTT_CAFILE" -u "$MQTT_USER" -P "$MQTT_PASS" \
+	-t "$PREFIX/#" -v -W 10 > "$T/sub.out" 2>&1 )
+check "a subscriber with demo.env sees the cellar thermometer's readings" \
+	grep -qE '^intercom/cellar-thermo \{"temperature":[0-9.]+,"humidity":[0-9.]+' "$T/sub.out"
+check "and the storage room's load average, from a real command" grep -qE '^intercom/storage-room \{"load":[0-9.]+' "$T/sub.out"
+check "both are online" test "$(grep -c '/availability online' "$T/sub.out")" -eq 2
+check "demo.env hands out the read-only user" grep -q '^MQTT_USER=reader$' "$DEMO_DIR/demo.env"
+# Ctrl-C in a terminal reaches the whole process group; a background job here
+# ignores SIGINT, so stop it with SIGTERM, which runs the same handler.
+stop demo TERM
+none_left() { ! pgrep -af "^[^ ]*(mosquitto|base-unit|read-unit) -c $DEMO_DIR/"; }
+check "stopping the demo stops every process it started" none_left
