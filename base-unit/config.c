@@ -214,7 +214,8 @@ bool base_config_finish(struct base_config *c, const char *path)
 		fprintf(stderr, "%s: 'listen' expects HOST:PORT, got '%s'\n", path, c->listen);
 		ok = false;
 	}
-	qsort(c->devices, (size_t)c->n_devices, sizeof(*c->devices), cmp_device);
+	if (c->n_devices > 1)
+		qsort(c->devices, (size_t)c->n_devices, sizeof(*c->devices), cmp_device);
 	for (int i = 1; i < c->n_devices; i++)
 		if (!strcmp(c->devices[i].id, c->devices[i - 1].id)) {
 			fprintf(stderr, "%s:%d: device '%s' is already defined on line %d\n", path,

@@ -10,6 +10,8 @@ int main(int argc, char **argv)
 {
 	int passed = 0, failed = 0;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* a sanitizer abort loses nothing printed */
+
 	static const struct test_case *const suites[] = { protocol_tests, config_tests };
 
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
