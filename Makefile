@@ -36,11 +36,12 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_IC  := $(BUILD)/libintercom.a
 LIB_COM := $(BUILD)/libcommon.a
 PROGRAMS := $(BUILD)/base-unit $(BUILD)/read-unit
+BENCH_TOOLS := $(BUILD)/loadgen $(BUILD)/mqttbench
 
 CRYPTO_LIBS := -lmbedcrypto
 
 .PHONY: all test check demo fuzz bench deps clean install unit integration
-all: $(PROGRAMS) $(BUILD)/unit-tests
+all: $(PROGRAMS) $(BUILD)/unit-tests $(BENCH_TOOLS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -64,6 +65,14 @@ $(BUILD)/read-unit: $(call obj,$(READ_SRC)) $(LIB_COM) $(LIB_IC)
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) -lm $(LDLIBS)
+
+$(BUILD)/loadgen: $(call obj,bench/loadgen.c) $(LIB_COM) $(LIB_IC)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) -lm $(LDLIBS)
+
+$(BUILD)/mqttbench: $(call obj,bench/mqttbench.c)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto $(LDLIBS)
 
 # Debian packages the build and the tests need; installed only when missing.
 DEB_PKGS := gcc make libmosquitto-dev mosquitto mosquitto-clients libcjson-dev \

@@ -37,6 +37,7 @@ struct base {
 	int rcvbuf;
 	struct metrics m;
 	uint64_t started, next_metrics;
+	bool devices_dirty;		/* P/bridge/devices is due (at most once a tick) */
 };
 
 static volatile sig_atomic_t running = 1;
@@ -71,6 +72,14 @@ static void publish_state(struct base *b, const struct device *d)
 static void publish_devices(struct base *b)
 {
 	publish_string(b, "bridge/devices", device_list_json(&b->table), true);
+	b->devices_dirty = false;
+}
+
+/* The list grows with the number of devices: when many devices come online
+ * at once (a base-unit restart), publish it once, not once per device. */
+static void devices_changed(struct base *b)
+{
+	b->devices_dirty = true;
 }
 
 static void publish_metrics(struct base *b)
@@ -124,6 +133,7 @@ static void on_mqtt_up(void *ctx)
 			publish_state(b, d);
 	}
 	publish_metrics(b);
+	b->next_metrics = now_ms() + (uint64_t)b->cfg.metrics_interval * 1000;
 }
 
 static void send_to(struct base *b, const uint8_t *buf, int len, const struct sockaddr_storage *to,
@@ -146,7 +156,7 @@ static void set_offline(struct base *b, struct device *d, const char *why)
 	d->online = false;
 	log_info("device %s offline (%s)", d->peer.id, why);
 	publish_availability(b, d);
-	publish_devices(b);
+	devices_changed(b);
 }
 
 static void on_established(struct base *b, struct device *d)
@@ -166,7 +176,7 @@ static void on_established(struct base *b, struct device *d)
 	if (!d->online || changed) {
 		d->online = true;
 		publish_availability(b, d);
-		publish_devices(b);
+		devices_changed(b);
 	}
 }
 
@@ -276,7 +286,7 @@ static void handle_datagram(struct base *b, const uint8_t *buf, size_t len,
 		d->online = true;	/* back after a silence, same session */
 		log_info("device %s online again", d->peer.id);
 		publish_availability(b, d);
-		publish_devices(b);
+		devices_changed(b);
 	}
 	switch (h.type) {
 	case IC_KEEPALIVE:
@@ -354,6 +364,8 @@ static void tick(struct base *b, uint64_t now)
 		if (d->online && now - d->last_rx > limit)
 			set_offline(b, d, "missed keepalives");
 	}
+	if (b->devices_dirty && mqtt_connected(b->mqtt))
+		publish_devices(b);
 	if (now >= b->next_metrics && mqtt_connected(b->mqtt)) {
 		publish_metrics(b);
 		b->next_metrics = now + (uint64_t)b->cfg.metrics_interval * 1000;

@@ -1,0 +1,170 @@
+/*
+ * loadgen: many simulated devices speaking the real intercom with real keys,
+ * each from its own UDP socket (its own address as the base unit sees it).
+ *
+ *   loadgen keys N FILE            write N "device ID KEY" lines (a base-unit config fragment)
+ *   loadgen run BASE FILE TOTAL RATE
+ *       handshake every device in FILE with the base unit at BASE, then send
+ *       TOTAL readings round-robin at RATE per second (0: as fast as possible).
+ *       Each reading's value is the send time in microseconds (Unix), so a
+ *       subscriber can measure end-to-end latency. Prints one JSON line.
+ */
+#include "ic_session.h"
+#include "util.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+struct sim {
+	struct ic_device dev;
+	int fd;
+};
+
+static double now_us_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmd_keys(int n, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return 1;
+	for (int i = 0; i < n; i++) {
+		uint8_t k[32];
+		char hex[65];
+		random_bytes(k, sizeof(k));
+		key_to_hex(hex, k);
+		fprintf(f, "device sim%05d %s\n", i, hex);
+	}
+	fclose(f);
+	return 0;
+}
+
+static int handshake(struct sim *s, const struct sockaddr_storage *base, socklen_t bl)
+{
+	struct ic_hello h = { .kind = IC_KIND_READ, .keepalive = 120, .n_sensors = 1 };
+	uint8_t hb[IC_BODY_MAX], out[IC_MAX_DATAGRAM], in[IC_MAX_DATAGRAM + 1], body[IC_MAX_DATAGRAM];
+	int hn, n;
+
+	strcpy(h.sensors[0].name, "t");
+	strcpy(h.sensors[0].unit, "us");
+	hn = ic_hello_encode(hb, sizeof(hb), &h);
+	for (int attempt = 0; attempt < 5; attempt++) {
+		struct pollfd p = { .fd = s->fd, .events = POLLIN };
+
+		if (attempt == 0)
+			ic_device_restart(&s->dev, random_u64_nonzero());
+		n = ic_device_hello(&s->dev, hb, (size_t)hn, out, sizeof(out));
+		sendto(s->fd, out, (size_t)n, 0, (const struct sockaddr *)base, bl);
+		while (poll(&p, 1, 500) > 0) {
+			ssize_t r = recv(s->fd, in, sizeof(in), 0);
+			size_t blen;
+			uint8_t type;
+
+			if (r > 0 && ic_device_receive(&s->dev, in, (size_t)r, &type, body, &blen) == IC_OK &&
+			    type == IC_WELCOME) {
+				n = ic_device_seal(&s->dev, IC_KEEPALIVE, NULL, 0, out, sizeof(out));
+				sendto(s->fd, out, (size_t)n, 0, (const struct sockaddr *)base, bl);
+				return 0;
+			}
+		}
+	}
+	return -1;
+}
+
+static int cmd_run(const char *base_text, const char *path, long total, double rate)
+{
+	struct sockaddr_storage base;
+	socklen_t bl;
+	struct sim *sims = NULL;
+	int n = 0, cap = 0, failed = 0;
+	char line[256], id[64], hex[80];
+	FILE *f = fopen(path, "r");
+	struct rlimit rl;
+	double t0, t1, hs0;
+	long sent = 0, send_errors = 0;
+	uint8_t out[IC_MAX_DATAGRAM], body[16];
+
+	if (!f || addr_parse(&base, &bl, base_text, false) < 0) {
+		fprintf(stderr, "loadgen: bad arguments\n");
+		return 2;
+	}
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	while (fgets(line, sizeof(line), f)) {
+		uint8_t psk[32];
+
+		if (sscanf(line, "device %63s %79s", id, hex) != 2 || !key_from_hex(psk, hex))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			sims = realloc(sims, (size_t)cap * sizeof(*sims));
+		}
+		ic_device_init(&sims[n].dev, id, psk);
+		if (udp_open(&sims[n].fd, base.ss_family, NULL, 0, 0, NULL) < 0) {
+			fprintf(stderr, "loadgen: out of sockets at %d: %s\n", n, strerror(errno));
+			return 1;
+		}
+		n++;
+	}
+	fclose(f);
+	hs0 = now_us_wall();
+	for (int i = 0; i < n; i++)
+		failed += handshake(&sims[i], &base, bl) < 0;
+	t0 = now_us_wall();
+	for (long k = 0; k < total; k++) {
+		struct sim *s = &sims[k % n];
+		struct ic_reading r = { .n = 1 };
+		int len;
+
+		if (rate > 0) {	/* pace: never ahead of schedule */
+			double due = t0 + (double)k * 1e6 / rate, now;
+			while ((now = now_us_wall()) < due)
+				if (due - now > 200)
+					usleep((useconds_t)(due - now - 100));
+		}
+		r.values[0].value = now_us_wall();
+		len = ic_reading_encode(body, sizeof(body), &r);
+		len = ic_device_seal(&s->dev, IC_READING, body, (size_t)len, out, sizeof(out));
+		while (sendto(s->fd, out, (size_t)len, 0, (const struct sockaddr *)&base, bl) < 0) {
+			if (errno != EAGAIN && errno != ENOBUFS) {
+				send_errors++;
+				break;
+			}
+			usleep(50);
+		}
+		sent++;
+	}
+	t1 = now_us_wall();
+	printf("{\"devices\":%d,\"handshake_failed\":%d,\"handshake_s\":%.3f,\"sent\":%ld,\"send_errors\":%ld,"
+	       "\"seconds\":%.3f,\"rate\":%.0f}\n", n, failed, (t0 - hs0) / 1e6, sent, send_errors,
+	       (t1 - t0) / 1e6, (double)sent / ((t1 - t0) / 1e6));
+	/* stay a moment so the last datagrams are not refused by closed ports */
+	usleep(200000);
+	for (int i = 0; i < n; i++)
+		close(sims[i].fd);
+	free(sims);
+	return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "keys"))
+		return cmd_keys(atoi(argv[2]), argv[3]);
+	if (argc == 6 && !strcmp(argv[1], "run"))
+		return cmd_run(argv[2], argv[3], atol(argv[4]), atof(argv[5]));
+	fprintf(stderr, "usage: loadgen keys N FILE | loadgen run BASE FILE TOTAL RATE\n");
+	return 2;
+}

@@ -1,0 +1,176 @@
+/*
+ * mqttbench: the MQTT ends of the benchmarks.
+ *
+ *   mqttbench count  HOST PORT CAFILE USER PASSFILE FILTER EXPECT IDLE_S
+ *       subscribe to FILTER; count messages until EXPECT arrived or none came
+ *       for IDLE_S seconds. A payload holding "t":MICROSECONDS gives a latency
+ *       sample (receive time - t). Prints one JSON line.
+ *   mqttbench publish HOST PORT CAFILE USER PASSFILE PREFIX TOTAL RATE QOS
+ *       the baseline: publish TOTAL messages shaped like the base unit's
+ *       (P/simNNNNN, {"t":...,"last_seen":"..."}) straight to the broker.
+ *
+ * Uses libmosquitto's own thread: here only the broker is measured, not our
+ * event loop.
+ */
+#include <mosquitto.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SAMPLES 2000000
+
+static atomic_long received;
+static double first_us, last_us;
+static double *samples;
+static long n_samples;
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+{
+	double now = now_us();
+	const char *p;
+
+	(void)m;
+	(void)obj;
+	if (msg->retain)	/* old state handed to a new subscriber, not a live message */
+		return;
+	if (!received)
+		first_us = now;
+	last_us = now;
+	received++;
+	if (msg->payloadlen > 0 && (p = memmem(msg->payload, (size_t)msg->payloadlen, "\"t\":", 4)) &&
+	    n_samples < MAX_SAMPLES)
+		samples[n_samples++] = now - strtod(p + 4, NULL);
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static struct mosquitto *connect_to(char **argv, int qos_hint)
+{
+	char pass[256] = "";
+	FILE *f = fopen(argv[6], "r");
+	struct mosquitto *m;
+
+	(void)qos_hint;
+	if (!f || !fgets(pass, sizeof(pass), f))
+		return NULL;
+	fclose(f);
+	pass[strcspn(pass, "\n")] = '\0';
+	m = mosquitto_new(NULL, true, NULL);
+	mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
+	mosquitto_username_pw_set(m, argv[5], pass);
+	mosquitto_tls_set(m, argv[4], NULL, NULL, NULL, NULL);
+	if (mosquitto_connect(m, argv[2], atoi(argv[3]), 30) != MOSQ_ERR_SUCCESS) {
+		fprintf(stderr, "mqttbench: cannot connect\n");
+		return NULL;
+	}
+	return m;
+}
+
+static int count(char **argv)
+{
+	struct mosquitto *m = connect_to(argv, 0);
+	long expect = atol(argv[8]);
+	double idle = atof(argv[9]), start = now_us();
+	long last_seen_count = -1;
+	double last_change = start;
+
+	samples = malloc(MAX_SAMPLES * sizeof(double));
+	if (!m || !samples)
+		return 1;
+	mosquitto_message_callback_set(m, on_message);
+	mosquitto_subscribe(m, NULL, argv[7], 1);
+	mosquitto_loop_start(m);
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		long r = received;
+		double now = now_us();
+
+		if (r >= expect)
+			break;
+		if (r != last_seen_count) {
+			last_seen_count = r;
+			last_change = now;
+		} else if (now - last_change > idle * 1e6) {
+			break;
+		}
+		usleep(10000);
+	}
+	mosquitto_disconnect(m);
+	mosquitto_loop_stop(m, false);
+	qsort(samples, (size_t)n_samples, sizeof(double), cmp);
+	{
+		long r = received;
+		double secs = (last_us - first_us) / 1e6;
+		double p50 = n_samples ? samples[n_samples / 2] : 0;
+		double p99 = n_samples ? samples[(long)(n_samples * 0.99)] : 0;
+		double mx = n_samples ? samples[n_samples - 1] : 0;
+
+		printf("{\"received\":%ld,\"seconds\":%.3f,\"rate\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f}\n",
+		       r, secs, secs > 0 ? (double)r / secs : 0, p50, p99, mx);
+	}
+	mosquitto_destroy(m);
+	return 0;
+}
+
+static int publish(char **argv)
+{
+	struct mosquitto *m = connect_to(argv, 0);
+	const char *prefix = argv[7];
+	long total = atol(argv[8]);
+	double rate = atof(argv[9]), t0;
+	int qos = atoi(argv[10]);
+	char topic[256], payload[128];
+
+	if (!m)
+		return 1;
+	mosquitto_loop_start(m);
+	t0 = now_us();
+	for (long k = 0; k < total; k++) {
+		int n;
+
+		if (rate > 0) {
+			double due = t0 + (double)k * 1e6 / rate, now;
+			while ((now = now_us()) < due)
+				if (due - now > 200)
+					usleep((useconds_t)(due - now - 100));
+		}
+		snprintf(topic, sizeof(topic), "%s/sim%05ld", prefix, k % 1000);
+		n = snprintf(payload, sizeof(payload), "{\"t\":%.0f,\"last_seen\":\"2026-11-24T10:00:00Z\"}", now_us());
+		while (mosquitto_publish(m, NULL, topic, n, payload, qos, true) == MOSQ_ERR_NOMEM)
+			usleep(100);
+	}
+	sleep(1);
+	mosquitto_disconnect(m);
+	mosquitto_loop_stop(m, false);
+	mosquitto_destroy(m);
+	printf("{\"sent\":%ld,\"seconds\":%.3f}\n", total, (now_us() - t0) / 1e6 - 1);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	mosquitto_lib_init();
+	if (argc == 10 && !strcmp(argv[1], "count"))
+		return count(argv);
+	if (argc == 11 && !strcmp(argv[1], "publish"))
+		return publish(argv);
+	fprintf(stderr, "usage: see bench/mqttbench.c\n");
+	return 2;
+}
