@@ -16,6 +16,8 @@ void base_config_init(struct base_config *c)
 	c->keepalive = 15;
 	c->offline_after = 3;
 	c->metrics_interval = 10;
+	c->command_timeout_ms = 2000;
+	c->command_retry_ms = 250;
 	snprintf(c->mqtt_host, sizeof(c->mqtt_host), "localhost");
 	c->mqtt_port = 8883;
 	snprintf(c->mqtt_client_id, sizeof(c->mqtt_client_id), "base-unit");
@@ -177,6 +179,8 @@ bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 	INT_KEY("keepalive", keepalive, 1, 3600)
 	INT_KEY("offline_after", offline_after, 2, 100)
 	INT_KEY("metrics_interval", metrics_interval, 1, 3600)
+	INT_KEY("command_timeout_ms", command_timeout_ms, 100, 600000)
+	INT_KEY("command_retry_ms", command_retry_ms, 10, 60000)
 	INT_KEY("mqtt_port", mqtt_port, 1, 65535)
 	INT_KEY("mqtt_keepalive", mqtt_keepalive, 5, 65535)
 	INT_KEY("mqtt_qos", mqtt_qos, 0, 1)

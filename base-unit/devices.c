@@ -34,6 +34,7 @@ int device_table_init(struct device_table *t, const struct base_config *c)
 		uint32_t slot = hash_id(c->devices[i].id) & t->mask;
 
 		ic_peer_init(&t->devices[i].peer, c->devices[i].id, c->devices[i].psk);
+		t->devices[i].busy_slot = -1;
 		while (t->index[slot] >= 0)
 			slot = (slot + 1) & t->mask;
 		t->index[slot] = i;
@@ -46,6 +47,11 @@ void device_table_free(struct device_table *t)
 {
 	if (!t)
 		return;
+	for (int i = 0; t->devices && i < t->n; i++) {
+		free(t->devices[i].info);
+		free(t->devices[i].pending);
+		free(t->devices[i].cmds);
+	}
 	if (t->devices)	/* keys do not outlive the table */
 		memset(t->devices, 0, (size_t)t->n * sizeof(*t->devices));
 	free(t->devices);
@@ -63,6 +69,27 @@ struct device *device_table_find(const struct device_table *t, const char *id)
 		if (!strcmp(t->devices[i].peer.id, id))
 			return &t->devices[i];
 	return NULL;
+}
+
+int device_adopt_pending(struct device *d)
+{
+	if (!d->pending)
+		return 0;
+	if (d->info && memcmp(&d->info->hello, d->pending, sizeof(*d->pending)) == 0) {
+		free(d->pending);
+		d->pending = NULL;
+		return 0;
+	}
+	if (!d->info) {
+		d->info = calloc(1, sizeof(*d->info));
+		if (!d->info)
+			return -1;
+	}
+	memset(d->info, 0, sizeof(*d->info));
+	d->info->hello = *d->pending;
+	free(d->pending);
+	d->pending = NULL;
+	return 1;
 }
 
 const char *kind_name(uint8_t kind)
@@ -94,9 +121,14 @@ char *device_state_json(const struct device *d)
 
 	if (!o)
 		return NULL;
-	for (int i = 0; i < d->info.n_sensors; i++)
-		if (d->have_value & (1u << i))
-			cJSON_AddNumberToObject(o, d->info.sensors[i].name, d->values[i]);
+	for (int i = 0; d->info && i < d->info->hello.n_sensors; i++)
+		if (d->info->have_sensor & (1u << i))
+			cJSON_AddNumberToObject(o, d->info->hello.sensors[i].name, d->info->sensor[i]);
+	for (int i = 0; d->info && i < d->info->hello.n_controls; i++) {
+		const struct ic_control *c = &d->info->hello.controls[i];
+		if (d->info->have_control & (1u << i))
+			cJSON_AddItemToObject(o, c->name, control_value_json(c, d->info->control[i]));
+	}
 	add_last_seen(o, d);
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -112,26 +144,45 @@ char *device_list_json(const struct device_table *t)
 		return NULL;
 	for (int i = 0; i < t->n; i++) {
 		const struct device *d = &t->devices[i];
-		cJSON *o = cJSON_CreateObject(), *sensors;
+		cJSON *o = cJSON_CreateObject(), *sensors, *controls;
 
 		if (!o)
 			goto out;
 		cJSON_AddItemToArray(arr, o);
 		cJSON_AddStringToObject(o, "id", d->peer.id);
-		if (d->known)
-			cJSON_AddStringToObject(o, "kind", kind_name(d->info.kind));
+		if (d->info)
+			cJSON_AddStringToObject(o, "kind", kind_name(d->info->hello.kind));
 		else
 			cJSON_AddNullToObject(o, "kind");
 		sensors = cJSON_AddArrayToObject(o, "sensors");
-		for (int j = 0; d->known && sensors && j < d->info.n_sensors; j++) {
+		for (int j = 0; d->info && sensors && j < d->info->hello.n_sensors; j++) {
 			cJSON *so = cJSON_CreateObject();
 			if (!so)
 				goto out;
 			cJSON_AddItemToArray(sensors, so);
-			cJSON_AddStringToObject(so, "name", d->info.sensors[j].name);
-			cJSON_AddStringToObject(so, "unit", d->info.sensors[j].unit);
+			cJSON_AddStringToObject(so, "name", d->info->hello.sensors[j].name);
+			cJSON_AddStringToObject(so, "unit", d->info->hello.sensors[j].unit);
 		}
-		cJSON_AddArrayToObject(o, "controls");
+		controls = cJSON_AddArrayToObject(o, "controls");
+		for (int j = 0; d->info && controls && j < d->info->hello.n_controls; j++) {
+			const struct ic_control *c = &d->info->hello.controls[j];
+			cJSON *co = cJSON_CreateObject(), *vals;
+			if (!co)
+				goto out;
+			cJSON_AddItemToArray(controls, co);
+			cJSON_AddStringToObject(co, "name", c->name);
+			cJSON_AddStringToObject(co, "type", c->type == IC_SWITCH ? "switch" :
+							   c->type == IC_RANGE ? "range" : "enum");
+			if (c->type == IC_RANGE) {
+				cJSON_AddNumberToObject(co, "min", c->min);
+				cJSON_AddNumberToObject(co, "max", c->max);
+				cJSON_AddNumberToObject(co, "step", c->step);
+			} else if (c->type == IC_ENUM) {
+				vals = cJSON_AddArrayToObject(co, "values");
+				for (int k = 0; vals && k < c->n_values; k++)
+					cJSON_AddItemToArray(vals, cJSON_CreateString(c->values[k]));
+			}
+		}
 		cJSON_AddBoolToObject(o, "online", d->online);
 		add_last_seen(o, d);
 	}

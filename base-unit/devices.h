@@ -7,6 +7,7 @@
 #ifndef BASE_DEVICES_H
 #define BASE_DEVICES_H
 
+#include "commands.h"
 #include "config.h"
 #include "ic_session.h"
 
@@ -14,19 +15,28 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+/* What a device announced and its latest values. On the heap, so devices
+ * that never spoke cost no more than their key. */
+struct device_info {
+	struct ic_hello hello;
+	double sensor[IC_MAX_SENSORS];
+	uint32_t have_sensor;		/* bit i: sensor[i] holds a reading */
+	double control[IC_MAX_CONTROLS];
+	uint32_t have_control;
+};
+
 struct device {
 	struct ic_peer peer;
 	struct sockaddr_storage addr;	/* of the newest authenticated datagram */
 	socklen_t addr_len;
-	bool known;			/* completed a handshake at least once */
 	bool online;
 	uint64_t last_rx;		/* monotonic ms of the last authenticated datagram */
 	uint64_t last_seen_wall;	/* Unix ms, for last_seen */
 	uint64_t reset_sent;		/* monotonic ms of the last RESET, to rate-limit them */
-	struct ic_hello info;		/* what it announced; valid when known */
-	struct ic_hello pending_info;	/* from a HELLO awaiting confirmation */
-	double values[IC_MAX_SENSORS];
-	uint32_t have_value;		/* bit i set when values[i] holds a reading */
+	struct device_info *info;	/* what it announced; NULL until its first session */
+	struct ic_hello *pending;	/* from a HELLO awaiting confirmation */
+	struct cmd_queue *cmds;		/* allocated at the first set */
+	int busy_slot;			/* index in the daemon's in-flight list, or -1 */
 };
 
 struct device_table {
@@ -39,6 +49,10 @@ struct device_table {
 int device_table_init(struct device_table *t, const struct base_config *c);
 void device_table_free(struct device_table *t);
 struct device *device_table_find(const struct device_table *t, const char *id);
+
+/* Adopts d->pending as what the device exposes. Returns true when it differs
+ * from what was known (values are then reset). -1 on OOM. */
+int device_adopt_pending(struct device *d);
 
 /* JSON builders; the caller frees the string with free(). NULL on OOM. */
 char *device_state_json(const struct device *d);

@@ -24,6 +24,7 @@ struct mqtt {
 	unsigned reconnects;
 	bool ever_up;
 	mqtt_up_fn on_up;
+	mqtt_message_fn on_message;
 	void *ctx;
 	char will_topic[PREFIX_MAX + 16];
 };
@@ -99,7 +100,17 @@ static void try_connect(struct mqtt *q)
 		schedule_retry(q, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 }
 
-struct mqtt *mqtt_start(const struct base_config *c, mqtt_up_fn on_up, void *ctx)
+static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+{
+	struct mqtt *q = obj;
+
+	(void)m;
+	if (msg->payloadlen >= 0)
+		q->on_message(q->ctx, msg->topic, msg->payload, (size_t)msg->payloadlen);
+}
+
+struct mqtt *mqtt_start(const struct base_config *c, mqtt_up_fn on_up, mqtt_message_fn on_msg,
+			void *ctx)
 {
 	struct mqtt *q = calloc(1, sizeof(*q));
 	int rc;
@@ -109,6 +120,7 @@ struct mqtt *mqtt_start(const struct base_config *c, mqtt_up_fn on_up, void *ctx
 	mosquitto_lib_init();
 	q->c = c;
 	q->on_up = on_up;
+	q->on_message = on_msg;
 	q->ctx = ctx;
 	q->backoff_ms = BACKOFF_MIN_MS;
 	q->m = mosquitto_new(c->mqtt_client_id, true, q);
@@ -131,6 +143,7 @@ struct mqtt *mqtt_start(const struct base_config *c, mqtt_up_fn on_up, void *ctx
 	mosquitto_connect_callback_set(q->m, on_connect);
 	mosquitto_disconnect_callback_set(q->m, on_disconnect);
 	mosquitto_log_callback_set(q->m, on_log);
+	mosquitto_message_callback_set(q->m, on_message);
 	try_connect(q);
 	return q;
 fail:
@@ -242,6 +255,22 @@ bool mqtt_publish(struct mqtt *q, const char *suffix, const void *payload, size_
 	rc = mosquitto_publish(q->m, NULL, topic, (int)len, payload, q->c->mqtt_qos, retain);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		log_warn("mqtt: publish to %s failed: %s", topic, mosquitto_strerror(rc));
+		return false;
+	}
+	return true;
+}
+
+bool mqtt_subscribe(struct mqtt *q, const char *filter)
+{
+	char topic[PREFIX_MAX + 2 + 64];
+	int rc;
+
+	if (q->state != MQTT_UP)
+		return false;
+	snprintf(topic, sizeof(topic), "%s/%s", q->c->prefix, filter);
+	rc = mosquitto_subscribe(q->m, NULL, topic, 1);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		log_warn("mqtt: subscribe to %s failed: %s", topic, mosquitto_strerror(rc));
 		return false;
 	}
 	return true;

@@ -15,12 +15,16 @@
 
 struct mqtt;
 
-/* Called after every successful CONNACK: re-publish all retained state. */
+/* Called after every successful CONNACK: subscribe, re-publish all retained state. */
 typedef void (*mqtt_up_fn)(void *ctx);
+/* A message on a subscription. payload is not NUL-terminated and is freed
+ * after the call returns: copy what you keep. */
+typedef void (*mqtt_message_fn)(void *ctx, const char *topic, const void *payload, size_t len);
 
 /* Returns NULL (with a logged reason) if the client cannot be set up. The
  * first connection attempt starts at once; failures only schedule retries. */
-struct mqtt *mqtt_start(const struct base_config *c, mqtt_up_fn on_up, void *ctx);
+struct mqtt *mqtt_start(const struct base_config *c, mqtt_up_fn on_up, mqtt_message_fn on_message,
+			void *ctx);
 void mqtt_stop(struct mqtt *q);		/* publishes offline, disconnects, frees; NULL-safe */
 
 /* Poll integration: fills *pfd (fd -1 when no socket) and returns true. */
@@ -37,5 +41,7 @@ unsigned mqtt_reconnects(const struct mqtt *q);
 /* topic = prefix + "/" + suffix. Returns false when not connected or the
  * library refused (the message is then not sent). */
 bool mqtt_publish(struct mqtt *q, const char *suffix, const void *payload, size_t len, bool retain);
+/* Subscribes to prefix + "/" + filter at QoS 1. */
+bool mqtt_subscribe(struct mqtt *q, const char *filter);
 
 #endif

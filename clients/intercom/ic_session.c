@@ -90,6 +90,8 @@ int ic_device_receive(struct ic_device *d, const uint8_t *dgram, size_t len, uin
 	case IC_HELLO:
 	case IC_BYE:
 	case IC_READING:
+	case IC_STATE:
+	case IC_ACK:
 		return IC_ERR_TYPE;	/* device-to-base only */
 	default:
 		if (d->state != IC_DEV_READY)
@@ -152,7 +154,7 @@ int ic_peer_receive(struct ic_peer *p, const struct ic_header *h, size_t hl,
 
 	*ev = IC_EV_NONE;
 	*newest = false;
-	if (h->type == IC_WELCOME || h->type == IC_RESET)
+	if (h->type == IC_WELCOME || h->type == IC_RESET || h->type == IC_COMMAND || h->type == IC_GET)
 		return IC_ERR_TYPE;	/* base-to-device only */
 	if (h->type == IC_HELLO) {
 		ret = peer_hello(p, h, hl, dgram, len, new_sb, body, body_len);

@@ -49,6 +49,22 @@ static uint64_t get_u64(const uint8_t *p)
 	return v;
 }
 
+static uint64_t double_bits(double d)
+{
+	uint64_t u;
+
+	memcpy(&u, &d, sizeof(u));
+	return u;
+}
+
+static double bits_double(uint64_t u)
+{
+	double d;
+
+	memcpy(&d, &u, sizeof(d));
+	return d;
+}
+
 bool ic_id_valid(const char *id, size_t len)
 {
 	if (len < 1 || len > IC_ID_MAX)
@@ -77,7 +93,7 @@ bool ic_name_valid(const char *name, size_t len)
 
 static bool type_known(uint8_t t)
 {
-	return t >= IC_HELLO && t <= IC_READING;
+	return t >= IC_HELLO && t <= IC_GET && t != IC_FRAME;
 }
 
 int ic_header_decode(struct ic_header *h, size_t *hdr_len, const uint8_t *buf, size_t len)
@@ -244,16 +260,197 @@ void ic_replay_commit(struct ic_replay *r, uint64_t seq)
 /* --- bodies --- */
 
 #define ENTRY_SENSOR 1
+#define ENTRY_CONTROL 2
+
+/* Well-formed UTF-8 (no overlongs, no surrogates), no control characters,
+ * no quote or backslash: units end up inside JSON strings. */
+static bool unit_valid(const uint8_t *u, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		uint8_t c = u[i];
+		size_t n;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
+				return false;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		for (size_t k = 1; k <= n; k++) {
+			if (i + k >= len || (u[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (u[i + k] & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+/* A device's error text: printable ASCII. */
+static bool text_valid(const uint8_t *t, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (t[i] < 0x20 || t[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* Enum values become JSON strings and MQTT payload text: printable ASCII. */
+static bool enum_value_valid(const uint8_t *v, size_t len)
+{
+	if (len < 1 || len > IC_ENUM_VALUE_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (v[i] < 0x20 || v[i] > 0x7e || v[i] == '"' || v[i] == '\\')
+			return false;
+	return true;
+}
+
+static bool control_valid(const struct ic_control *c)
+{
+	if (!ic_name_valid(c->name, strlen(c->name)))
+		return false;
+	switch (c->type) {
+	case IC_SWITCH:
+		return true;
+	case IC_RANGE:
+		return isfinite(c->min) && isfinite(c->max) && isfinite(c->step) && c->min < c->max &&
+		       c->step > 0 && c->step <= c->max - c->min;
+	case IC_ENUM:
+		if (c->n_values < 1 || c->n_values > IC_ENUM_MAX)
+			return false;
+		for (int i = 0; i < c->n_values; i++) {
+			if (!enum_value_valid((const uint8_t *)c->values[i], strlen(c->values[i])))
+				return false;
+			for (int j = 0; j < i; j++)
+				if (!strcmp(c->values[i], c->values[j]))
+					return false;
+		}
+		return true;
+	}
+	return false;
+}
+
+bool ic_control_value_valid(const struct ic_control *c, double v)
+{
+	double steps;
+
+	if (!isfinite(v))
+		return false;
+	switch (c->type) {
+	case IC_SWITCH:
+		return v == 0 || v == 1;
+	case IC_RANGE:
+		if (v < c->min || v > c->max)
+			return false;
+		steps = (v - c->min) / c->step;
+		return fabs(steps - round(steps)) < 1e-9 * (1 + fabs(steps));
+	case IC_ENUM:
+		return v >= 0 && v < c->n_values && v == floor(v);
+	}
+	return false;
+}
+
+static int encode_control(uint8_t *out, size_t cap, const struct ic_control *c)
+{
+	size_t nl = strlen(c->name), off = 0, need = 2 + nl;
+
+	if (!control_valid(c))
+		return IC_ERR_BODY;
+	if (c->type == IC_RANGE)
+		need += 24;
+	if (c->type == IC_ENUM) {
+		need += 1;
+		for (int i = 0; i < c->n_values; i++)
+			need += 1 + strlen(c->values[i]);
+	}
+	if (need > cap || need > 255)
+		return IC_ERR_SPACE;
+	out[off++] = (uint8_t)nl;
+	memcpy(out + off, c->name, nl);
+	off += nl;
+	out[off++] = c->type;
+	if (c->type == IC_RANGE) {
+		put_u64(out + off, double_bits(c->min));
+		put_u64(out + off + 8, double_bits(c->max));
+		put_u64(out + off + 16, double_bits(c->step));
+		off += 24;
+	} else if (c->type == IC_ENUM) {
+		out[off++] = c->n_values;
+		for (int i = 0; i < c->n_values; i++) {
+			size_t vl = strlen(c->values[i]);
+			out[off++] = (uint8_t)vl;
+			memcpy(out + off, c->values[i], vl);
+			off += vl;
+		}
+	}
+	return (int)off;
+}
+
+static int decode_control(struct ic_control *c, const uint8_t *e, size_t el)
+{
+	size_t nl, off;
+
+	memset(c, 0, sizeof(*c));
+	if (el < 2)
+		return IC_ERR_BODY;
+	nl = e[0];
+	if (1 + nl + 1 > el || !ic_name_valid((const char *)e + 1, nl))
+		return IC_ERR_BODY;
+	memcpy(c->name, e + 1, nl);
+	off = 1 + nl;
+	c->type = e[off++];
+	if (c->type == IC_RANGE) {
+		if (off + 24 != el)
+			return IC_ERR_BODY;
+		c->min = bits_double(get_u64(e + off));
+		c->max = bits_double(get_u64(e + off + 8));
+		c->step = bits_double(get_u64(e + off + 16));
+		off += 24;
+	} else if (c->type == IC_ENUM) {
+		if (off >= el)
+			return IC_ERR_BODY;
+		c->n_values = e[off++];
+		if (c->n_values > IC_ENUM_MAX)
+			return IC_ERR_BODY;
+		for (int i = 0; i < c->n_values; i++) {
+			size_t vl;
+			if (off >= el)
+				return IC_ERR_BODY;
+			vl = e[off++];
+			if (off + vl > el || vl > IC_ENUM_VALUE_MAX)
+				return IC_ERR_BODY;
+			memcpy(c->values[i], e + off, vl);
+			off += vl;
+		}
+	}
+	return off == el && control_valid(c) ? IC_OK : IC_ERR_BODY;
+}
 
 int ic_hello_encode(uint8_t *out, size_t cap, const struct ic_hello *m)
 {
 	size_t off = 4;
 
-	if (cap < 4 || m->n_sensors > IC_MAX_SENSORS)
+	if (cap < 4 || m->n_sensors > IC_MAX_SENSORS || m->n_controls > IC_MAX_CONTROLS)
 		return IC_ERR_SPACE;
 	out[0] = m->kind;
 	put_u16(out + 1, m->keepalive);
-	out[3] = m->n_sensors;
+	out[3] = (uint8_t)(m->n_sensors + m->n_controls);
 	for (int i = 0; i < m->n_sensors; i++) {
 		const struct ic_sensor *s = &m->sensors[i];
 		size_t nl = strlen(s->name), ul = strlen(s->unit), el = 2 + nl + ul;
@@ -271,15 +468,21 @@ int ic_hello_encode(uint8_t *out, size_t cap, const struct ic_hello *m)
 		memcpy(out + off, s->unit, ul);
 		off += ul;
 	}
-	return (int)off;
-}
+	for (int i = 0; i < m->n_controls; i++) {
+		int n;
 
-static bool unit_valid(const uint8_t *u, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (u[i] < 0x20 || u[i] == 0x7f || u[i] == '"' || u[i] == '\\')
-			return false;
-	return true;
+		if (off + 2 > cap)
+			return IC_ERR_SPACE;
+		n = encode_control(out + off + 2, cap - off - 2, &m->controls[i]);
+		if (n < 0)
+			return n;
+		if (off + 2 + (size_t)n > IC_BODY_MAX)
+			return IC_ERR_SPACE;
+		out[off] = ENTRY_CONTROL;
+		out[off + 1] = (uint8_t)n;
+		off += 2 + (size_t)n;
+	}
+	return (int)off;
 }
 
 int ic_hello_decode(struct ic_hello *m, const uint8_t *in, size_t len)
@@ -326,6 +529,18 @@ int ic_hello_decode(struct ic_hello *m, const uint8_t *in, size_t len)
 				if (strcmp(m->sensors[j].name, s->name) == 0)
 					return IC_ERR_BODY;
 			m->n_sensors++;
+		} else if (in[off] == ENTRY_CONTROL) {
+			struct ic_control *c;
+
+			if (m->n_controls >= IC_MAX_CONTROLS)
+				return IC_ERR_BODY;
+			c = &m->controls[m->n_controls];
+			if (decode_control(c, e, el) != IC_OK)
+				return IC_ERR_BODY;
+			for (int j = 0; j < m->n_controls; j++)
+				if (strcmp(m->controls[j].name, c->name) == 0)
+					return IC_ERR_BODY;
+			m->n_controls++;
 		}
 		off += 2 + el;
 	}
@@ -348,22 +563,6 @@ int ic_welcome_decode(struct ic_welcome *m, const uint8_t *in, size_t len)
 	m->keepalive = get_u16(in);
 	m->time_ms = get_u64(in + 2);
 	return m->keepalive ? IC_OK : IC_ERR_BODY;
-}
-
-static uint64_t double_bits(double d)
-{
-	uint64_t u;
-
-	memcpy(&u, &d, sizeof(u));
-	return u;
-}
-
-static double bits_double(uint64_t u)
-{
-	double d;
-
-	memcpy(&d, &u, sizeof(d));
-	return d;
 }
 
 int ic_reading_encode(uint8_t *out, size_t cap, const struct ic_reading *m)
@@ -392,4 +591,63 @@ int ic_reading_decode(struct ic_reading *m, const uint8_t *in, size_t len)
 			return IC_ERR_BODY;
 	}
 	return IC_OK;
+}
+
+/* A list of (index u8, value f64), as in READING and STATE. */
+static int values_encode(uint8_t *out, size_t cap, const struct ic_reading *m)
+{
+	return ic_reading_encode(out, cap, m);
+}
+
+int ic_command_encode(uint8_t *out, size_t cap, const struct ic_command *m)
+{
+	int n;
+
+	if (cap < 8)
+		return IC_ERR_SPACE;
+	put_u64(out, m->id);
+	n = values_encode(out + 8, cap - 8, &m->set);
+	return n < 0 ? n : 8 + n;
+}
+
+int ic_command_decode(struct ic_command *m, const uint8_t *in, size_t len)
+{
+	if (len < 9)
+		return IC_ERR_BODY;
+	m->id = get_u64(in);
+	return ic_reading_decode(&m->set, in + 8, len - 8);
+}
+
+int ic_ack_encode(uint8_t *out, size_t cap, const struct ic_ack *m)
+{
+	size_t el = strlen(m->error);
+	int n;
+
+	if (el > IC_ERROR_MAX || m->status > IC_ACK_REJECTED)
+		return IC_ERR_BODY;
+	if (cap < 10 + el)
+		return IC_ERR_SPACE;
+	put_u64(out, m->id);
+	out[8] = m->status;
+	out[9] = (uint8_t)el;
+	memcpy(out + 10, m->error, el);
+	n = values_encode(out + 10 + el, cap - 10 - el, &m->state);
+	return n < 0 ? n : (int)(10 + el) + n;
+}
+
+int ic_ack_decode(struct ic_ack *m, const uint8_t *in, size_t len)
+{
+	size_t el;
+
+	if (len < 11)
+		return IC_ERR_BODY;
+	m->id = get_u64(in);
+	m->status = in[8];
+	el = in[9];
+	if (m->status > IC_ACK_REJECTED || el > IC_ERROR_MAX || 10 + el >= len ||
+	    !text_valid(in + 10, el))
+		return IC_ERR_BODY;
+	memcpy(m->error, in + 10, el);
+	m->error[el] = '\0';
+	return ic_reading_decode(&m->state, in + 10 + el, len - 10 - el);
 }

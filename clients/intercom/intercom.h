@@ -25,6 +25,10 @@
 #define IC_NAME_MAX       32	/* sensor and control names */
 #define IC_UNIT_MAX       15	/* unit strings, UTF-8 bytes */
 #define IC_MAX_SENSORS    16	/* per device */
+#define IC_MAX_CONTROLS   16	/* per device */
+#define IC_ENUM_MAX       8	/* values of one enum control */
+#define IC_ENUM_VALUE_MAX 15	/* bytes of one enum value */
+#define IC_ERROR_MAX      100	/* bytes of a device's error text in an ACK */
 #define IC_REPLAY_WINDOW  1024	/* bits; how far behind the newest a datagram may arrive */
 
 /* Message types travel in the clear header (they choose the key). */
@@ -35,12 +39,11 @@ enum ic_type {
 	IC_KEEPALIVE = 4,	/* both ways: holds NAT mappings, proves liveness */
 	IC_BYE = 5,		/* device -> base: going away */
 	IC_READING = 6,		/* device -> base: sensor values */
-	/* Reserved for later messages; decoders reject them until then. */
-	IC_STATE = 7,
-	IC_COMMAND = 8,
-	IC_ACK = 9,
-	IC_FRAME = 10,
-	IC_GET = 11,
+	IC_STATE = 7,		/* device -> base: control values */
+	IC_COMMAND = 8,		/* base -> device: set control values */
+	IC_ACK = 9,		/* device -> base: a command's outcome and the state after it */
+	IC_FRAME = 10,		/* reserved for camera frames; refused until specified */
+	IC_GET = 11,		/* base -> device: report your state now */
 };
 
 /* The direction is part of the nonce, so a datagram reflected back to its
@@ -119,11 +122,25 @@ struct ic_sensor {
 	char unit[IC_UNIT_MAX + 1];
 };
 
+enum ic_control_type { IC_SWITCH = 1, IC_RANGE = 2, IC_ENUM = 3 };
+
+/* On the wire every control value is a double: a switch 0 (OFF) or 1 (ON),
+ * a range its number, an enum the index of its value. */
+struct ic_control {
+	char name[IC_NAME_MAX + 1];
+	uint8_t type;		/* enum ic_control_type */
+	double min, max, step;	/* range only; step > 0 */
+	uint8_t n_values;	/* enum only */
+	char values[IC_ENUM_MAX][IC_ENUM_VALUE_MAX + 1];
+};
+
 struct ic_hello {
 	uint8_t kind;		/* enum ic_kind */
 	uint16_t keepalive;	/* seconds between the device's keepalives */
 	uint8_t n_sensors;
+	uint8_t n_controls;
 	struct ic_sensor sensors[IC_MAX_SENSORS];
+	struct ic_control controls[IC_MAX_CONTROLS];
 };
 
 struct ic_welcome {
@@ -136,9 +153,24 @@ struct ic_value {
 	double value;
 };
 
+/* READING (indexes into sensors) and STATE (indexes into controls). */
 struct ic_reading {
 	uint8_t n;
 	struct ic_value values[IC_MAX_SENSORS];
+};
+
+struct ic_command {
+	uint64_t id;		/* chosen by the base; a device applies each id once */
+	struct ic_reading set;	/* indexes into controls */
+};
+
+enum ic_ack_status { IC_ACK_OK = 0, IC_ACK_REJECTED = 1 };
+
+struct ic_ack {
+	uint64_t id;
+	uint8_t status;		/* enum ic_ack_status */
+	char error[IC_ERROR_MAX + 1];
+	struct ic_reading state;	/* every control's value after the command */
 };
 
 /* Encoders return the body length or an ic_err; decoders IC_OK or IC_ERR_BODY. */
@@ -148,5 +180,12 @@ int ic_welcome_encode(uint8_t *out, size_t cap, const struct ic_welcome *m);
 int ic_welcome_decode(struct ic_welcome *m, const uint8_t *in, size_t len);
 int ic_reading_encode(uint8_t *out, size_t cap, const struct ic_reading *m);
 int ic_reading_decode(struct ic_reading *m, const uint8_t *in, size_t len);
+int ic_command_encode(uint8_t *out, size_t cap, const struct ic_command *m);
+int ic_command_decode(struct ic_command *m, const uint8_t *in, size_t len);
+int ic_ack_encode(uint8_t *out, size_t cap, const struct ic_ack *m);
+int ic_ack_decode(struct ic_ack *m, const uint8_t *in, size_t len);
+
+/* Whether v is a valid value of control c (range: within bounds and on a step). */
+bool ic_control_value_valid(const struct ic_control *c, double v);
 
 #endif

@@ -292,7 +292,7 @@ static void test_oversized_and_garbage(void)
 	big[2] = 0;
 	big[1] = 200;
 	CHECK_EQ(ic_header_decode(&hdr, &hl, big, 100), IC_ERR_TYPE);
-	big[1] = IC_COMMAND;	/* reserved until it is specified */
+	big[1] = IC_FRAME;	/* reserved until it is specified */
 	CHECK_EQ(ic_header_decode(&hdr, &hl, big, 100), IC_ERR_TYPE);
 	big[1] = IC_READING;
 	big[3] = 0;
@@ -517,7 +517,127 @@ static void test_ids(void)
 	CHECK(ic_name_valid("humidity", 8));
 }
 
+static struct ic_hello lights_hello(void)
+{
+	struct ic_hello h = { .kind = IC_KIND_UPDATABLE, .keepalive = 15, .n_controls = 3 };
+
+	strcpy(h.controls[0].name, "light");
+	h.controls[0].type = IC_SWITCH;
+	strcpy(h.controls[1].name, "brightness");
+	h.controls[1].type = IC_RANGE;
+	h.controls[1].min = 0;
+	h.controls[1].max = 255;
+	h.controls[1].step = 1;
+	strcpy(h.controls[2].name, "mode");
+	h.controls[2].type = IC_ENUM;
+	h.controls[2].n_values = 3;
+	strcpy(h.controls[2].values[0], "off");
+	strcpy(h.controls[2].values[1], "eco");
+	strcpy(h.controls[2].values[2], "full");
+	return h;
+}
+
+static void test_vectors_controls(void)
+{
+	uint8_t psk[32], key[32], b[IC_BODY_MAX], out[IC_MAX_DATAGRAM];
+	struct ic_hello h = lights_hello(), hd;
+	struct ic_reading st = { .n = 3, .values = { { 0, 1 }, { 1, 128 }, { 2, 1 } } }, std;
+	struct ic_command c = { .id = 0x0a0b0c0d0e0f1011ull, .set = { .n = 2, .values = { { 0, 0 }, { 1, 64 } } } }, cd;
+	struct ic_ack a = { .id = 0x0a0b0c0d0e0f1011ull, .status = IC_ACK_OK,
+			    .state = { .n = 3, .values = { { 0, 0 }, { 1, 64 }, { 2, 1 } } } }, ad;
+	int n;
+
+	psk_fill(psk);
+	n = ic_hello_encode(b, sizeof(b), &h);
+	check_vector("body_hello_controls", b, n);
+	CHECK_EQ(ic_hello_decode(&hd, b, (size_t)n), IC_OK);
+	CHECK(memcmp(&hd, &h, sizeof(h)) == 0);
+	n = ic_reading_encode(b, sizeof(b), &st);
+	check_vector("body_state", b, n);
+	CHECK_EQ(ic_reading_decode(&std, b, (size_t)n), IC_OK);
+	n = ic_command_encode(b, sizeof(b), &c);
+	check_vector("body_command", b, n);
+	CHECK_EQ(ic_command_decode(&cd, b, (size_t)n), IC_OK);
+	CHECK(cd.id == c.id && cd.set.n == 2 && cd.set.values[1].value == 64);
+	n = ic_ack_encode(b, sizeof(b), &a);
+	check_vector("body_ack_ok", b, n);
+	CHECK_EQ(ic_ack_decode(&ad, b, (size_t)n), IC_OK);
+	CHECK(ad.id == a.id && ad.status == IC_ACK_OK && ad.error[0] == 0 && ad.state.n == 3);
+	a.id++;
+	a.status = IC_ACK_REJECTED;
+	strcpy(a.error, "overheated");
+	n = ic_ack_encode(b, sizeof(b), &a);
+	check_vector("body_ack_rejected", b, n);
+	CHECK_EQ(ic_ack_decode(&ad, b, (size_t)n), IC_OK);
+	CHECK(strcmp(ad.error, "overheated") == 0);
+	/* a non-ASCII error text is refused */
+	b[10] = 0xff;
+	CHECK_EQ(ic_ack_decode(&ad, b, (size_t)n), IC_ERR_BODY);
+
+	CHECK_EQ(ic_key_session(key, psk, "cellar-lights", SD, SB), IC_OK);
+	n = ic_reading_encode(b, sizeof(b), &st);
+	n = ic_seal(out, sizeof(out), key, IC_TO_BASE, IC_STATE, "cellar-lights", SB, 2, b, (size_t)n);
+	check_vector("dgram_state", out, n);
+	n = ic_command_encode(b, sizeof(b), &c);
+	n = ic_seal(out, sizeof(out), key, IC_TO_DEVICE, IC_COMMAND, "cellar-lights", SB, 2, b, (size_t)n);
+	check_vector("dgram_command", out, n);
+	a.id--;
+	a.status = IC_ACK_OK;
+	a.error[0] = 0;
+	n = ic_ack_encode(b, sizeof(b), &a);
+	n = ic_seal(out, sizeof(out), key, IC_TO_BASE, IC_ACK, "cellar-lights", SB, 3, b, (size_t)n);
+	check_vector("dgram_ack", out, n);
+	n = ic_seal(out, sizeof(out), key, IC_TO_DEVICE, IC_GET, "cellar-lights", SB, 3, NULL, 0);
+	check_vector("dgram_get", out, n);
+}
+
+static void test_control_values(void)
+{
+	struct ic_hello h = lights_hello();
+	uint8_t b[IC_BODY_MAX];
+
+	CHECK(ic_control_value_valid(&h.controls[0], 0));
+	CHECK(ic_control_value_valid(&h.controls[0], 1));
+	CHECK(!ic_control_value_valid(&h.controls[0], 0.5));
+	CHECK(ic_control_value_valid(&h.controls[1], 0));
+	CHECK(ic_control_value_valid(&h.controls[1], 255));
+	CHECK(!ic_control_value_valid(&h.controls[1], 256));
+	CHECK(!ic_control_value_valid(&h.controls[1], -1));
+	CHECK(!ic_control_value_valid(&h.controls[1], 12.5));	/* off step */
+	CHECK(!ic_control_value_valid(&h.controls[1], NAN));
+	CHECK(ic_control_value_valid(&h.controls[2], 2));
+	CHECK(!ic_control_value_valid(&h.controls[2], 3));
+	h.controls[1].step = 0.1;
+	h.controls[1].min = -1;
+	CHECK(ic_control_value_valid(&h.controls[1], 0.3));	/* decimal steps survive rounding */
+	CHECK(!ic_control_value_valid(&h.controls[1], 0.35));
+	/* invalid announcements do not encode */
+	h = lights_hello();
+	h.controls[1].step = 0;
+	CHECK_EQ(ic_hello_encode(b, sizeof(b), &h), IC_ERR_BODY);
+	h = lights_hello();
+	strcpy(h.controls[2].values[1], "off");	/* duplicate enum value */
+	CHECK_EQ(ic_hello_encode(b, sizeof(b), &h), IC_ERR_BODY);
+	h = lights_hello();
+	strcpy(h.controls[2].values[1], "a\"b");
+	CHECK_EQ(ic_hello_encode(b, sizeof(b), &h), IC_ERR_BODY);
+	/* a unit that is not UTF-8 is refused by the decoder */
+	{
+		struct ic_hello s = thermo_hello(), d;
+		int n = ic_hello_encode(b, sizeof(b), &s);
+		CHECK_EQ(b[19], 0xc2);	/* entry header 2, name 1 + 11, unit length 1: the degree sign */
+		CHECK_EQ(ic_hello_decode(&d, b, (size_t)n), IC_OK);
+		b[19] = 0xc0;		/* an overlong lead byte */
+		CHECK_EQ(ic_hello_decode(&d, b, (size_t)n), IC_ERR_BODY);
+		b[19] = 0xc2;
+		b[20] = 0x41;		/* a lead byte without its continuation */
+		CHECK_EQ(ic_hello_decode(&d, b, (size_t)n), IC_ERR_BODY);
+	}
+}
+
 const struct test_case protocol_tests[] = {
+	{ "vectors_controls", test_vectors_controls },
+	{ "control_values", test_control_values },
 	{ "aead_rfc8439", test_aead_rfc8439 },
 	{ "vectors_keys_and_bodies", test_vectors_keys_and_bodies },
 	{ "vectors_session", test_vectors_session },

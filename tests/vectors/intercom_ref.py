@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 HELLO, WELCOME, RESET, KEEPALIVE, BYE, READING = 1, 2, 3, 4, 5, 6
+STATE, COMMAND, ACK, GET = 7, 8, 9, 11
+SWITCH, RANGE, ENUM = 1, 2, 3
 TO_BASE, TO_DEVICE = 0, 1
 
 
@@ -27,17 +29,40 @@ def seal(key, direction, mtype, dev_id, session, seq, body):
     return header + ChaCha20Poly1305(key).encrypt(nonce, body, header)
 
 
-def hello_body(kind, keepalive, sensors):
-    out = bytes([kind]) + struct.pack(">H", keepalive) + bytes([len(sensors)])
+def control_entry(name, ctype, *args):
+    """(name, SWITCH) | (name, RANGE, min, max, step) | (name, ENUM, [values])"""
+    n = name.encode()
+    value = bytes([len(n)]) + n + bytes([ctype])
+    if ctype == RANGE:
+        value += struct.pack(">ddd", *args)
+    elif ctype == ENUM:
+        value += bytes([len(args[0])]) + b"".join(bytes([len(v)]) + v.encode() for v in args[0])
+    return bytes([2, len(value)]) + value
+
+
+def hello_body(kind, keepalive, sensors, controls=()):
+    out = bytes([kind]) + struct.pack(">H", keepalive) + bytes([len(sensors) + len(controls)])
     for name, unit in sensors:
         n, u = name.encode(), unit.encode()
         value = bytes([len(n)]) + n + bytes([len(u)]) + u
         out += bytes([1, len(value)]) + value
+    for c in controls:
+        out += control_entry(*c)
     return out
 
 
 def reading_body(values):
+    """READING and STATE: (index, value) pairs."""
     return bytes([len(values)]) + b"".join(struct.pack(">Bd", i, v) for i, v in values)
+
+
+def command_body(cmd_id, values):
+    return struct.pack(">Q", cmd_id) + reading_body(values)
+
+
+def ack_body(cmd_id, status, error, state):
+    e = error.encode()
+    return struct.pack(">QBB", cmd_id, status, len(e)) + e + reading_body(state)
 
 
 def vectors():
@@ -64,6 +89,29 @@ def vectors():
         ("dgram_keepalive_reply", seal(k_sess, TO_DEVICE, KEEPALIVE, dev, sb, 2, b"")),
         ("dgram_bye", seal(k_sess, TO_BASE, BYE, dev, sb, 4, b"")),
         ("dgram_reset", seal(k_reset, TO_DEVICE, RESET, dev, sb, 7, b"")),
+    ] + control_vectors(psk, sd, sb)
+
+
+def control_vectors(psk, sd, sb):
+    """An updatable unit: a light switch, a dimmer and a mode."""
+    dev = "cellar-lights"
+    k_sess = derive("session", psk, dev, sd, sb)
+    hello = hello_body(2, 15, [], [("light", SWITCH), ("brightness", RANGE, 0.0, 255.0, 1.0),
+                                   ("mode", ENUM, ["off", "eco", "full"])])
+    state = reading_body([(0, 1.0), (1, 128.0), (2, 1.0)])
+    command = command_body(0x0A0B0C0D0E0F1011, [(0, 0.0), (1, 64.0)])
+    ack_ok = ack_body(0x0A0B0C0D0E0F1011, 0, "", [(0, 0.0), (1, 64.0), (2, 1.0)])
+    ack_rejected = ack_body(0x0A0B0C0D0E0F1012, 1, "overheated", [(0, 0.0), (1, 64.0), (2, 1.0)])
+    return [
+        ("body_hello_controls", hello),
+        ("body_state", state),
+        ("body_command", command),
+        ("body_ack_ok", ack_ok),
+        ("body_ack_rejected", ack_rejected),
+        ("dgram_state", seal(k_sess, TO_BASE, STATE, dev, sb, 2, state)),
+        ("dgram_command", seal(k_sess, TO_DEVICE, COMMAND, dev, sb, 2, command)),
+        ("dgram_ack", seal(k_sess, TO_BASE, ACK, dev, sb, 3, ack_ok)),
+        ("dgram_get", seal(k_sess, TO_DEVICE, GET, dev, sb, 3, b"")),
     ]
 
 

@@ -1,0 +1,61 @@
+/*
+ * Commands for updatable devices: parsing a set payload against what the
+ * device announced, and the per-device queue (one command in flight, a bounded
+ * queue behind it, continuous range values merged). No I/O here: the daemon,
+ * the unit tests and the fuzzer call the same functions.
+ */
+#ifndef BASE_COMMANDS_H
+#define BASE_COMMANDS_H
+
+#include "intercom.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SET_PAYLOAD_MAX 4096	/* bytes of a set payload */
+#define SET_ID_MAX      64	/* bytes of a set's "id" */
+#define CMD_QUEUE_MAX   16	/* sets waiting behind the one in flight, per device */
+#define CMD_IDS_MAX     8	/* sets merged into one command */
+
+struct set_id {
+	bool present;
+	char text[SET_ID_MAX + 1];
+};
+
+/* One command for the device, answering one or more sets. */
+struct cmd {
+	struct ic_reading set;		/* control index -> value */
+	bool range_only;		/* only range controls: may merge with a newer set */
+	int n_ids;
+	struct set_id ids[CMD_IDS_MAX];
+};
+
+/* Parses a set payload. On false, err says what was wrong in words a user
+ * can act on (no byte of the payload is echoed but valid names and numbers),
+ * and out->ids[0] holds the set's id if one could be read. */
+bool set_parse(const struct ic_hello *h, const void *payload, size_t len, struct cmd *out,
+	       char *err, size_t errlen);
+
+struct cmd_queue {
+	bool busy;			/* a command is in flight */
+	struct cmd inflight;
+	uint64_t wire_id;		/* the in-flight command's id on the wire */
+	uint64_t deadline, next_send, rto;	/* monotonic ms */
+	unsigned sends;
+	struct cmd q[CMD_QUEUE_MAX];
+	int head, len;
+};
+
+/* Adds a set behind the others. A range-only set merges into a range-only set
+ * at the tail that is still waiting (newer values win, both answer together).
+ * Returns false when the queue is full. */
+bool cmd_queue_add(struct cmd_queue *q, const struct cmd *c);
+bool cmd_queue_pop(struct cmd_queue *q, struct cmd *out);
+
+/* JSON text of a control's value: "ON"/"OFF", a number, an enum's value. The
+ * returned cJSON item is the caller's. */
+struct cJSON;
+struct cJSON *control_value_json(const struct ic_control *c, double v);
+
+#endif
