@@ -10,7 +10,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
            -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -MMD -MP \
-           -Iclients/intercom -Iclients/common -Ibase-unit
+           -Iclients/intercom -Iclients/common -Ibase-unit -Iclients/updatable-unit
 LDLIBS  ?=
 BUILD   ?= build
 SAN     ?=
@@ -29,13 +29,15 @@ LIB_IC_SRC  := $(wildcard clients/intercom/*.c)
 LIB_COM_SRC := $(wildcard clients/common/*.c)
 BASE_SRC    := $(wildcard base-unit/*.c)
 READ_SRC    := $(wildcard clients/read-unit/*.c)
-UNIT_SRC    := $(wildcard tests/unit/*.c) base-unit/config.c
+UPD_SRC     := $(wildcard clients/updatable-unit/*.c)
+UNIT_SRC    := $(wildcard tests/unit/*.c) base-unit/config.c base-unit/commands.c \
+               clients/updatable-unit/controls.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_IC  := $(BUILD)/libintercom.a
 LIB_COM := $(BUILD)/libcommon.a
-PROGRAMS := $(BUILD)/base-unit $(BUILD)/read-unit
+PROGRAMS := $(BUILD)/base-unit $(BUILD)/read-unit $(BUILD)/updatable-unit
 BENCH_TOOLS := $(BUILD)/loadgen $(BUILD)/mqttbench
 
 CRYPTO_LIBS := -lmbedcrypto
@@ -62,9 +64,13 @@ $(BUILD)/read-unit: $(call obj,$(READ_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) -lm $(LDLIBS)
 
+$(BUILD)/updatable-unit: $(call obj,$(UPD_SRC)) $(LIB_COM) $(LIB_IC)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lgpiod $(CRYPTO_LIBS) -lm $(LDLIBS)
+
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcjson -lgpiod $(CRYPTO_LIBS) -lm $(LDLIBS)
 
 $(BUILD)/loadgen: $(call obj,bench/loadgen.c) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
@@ -75,7 +81,7 @@ $(BUILD)/mqttbench: $(call obj,bench/mqttbench.c)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto $(LDLIBS)
 
 # Debian packages the build and the tests need; installed only when missing.
-DEB_PKGS := gcc make libmosquitto-dev mosquitto mosquitto-clients libcjson-dev \
+DEB_PKGS := gcc make libmosquitto-dev mosquitto mosquitto-clients libcjson-dev libgpiod-dev \
             libmbedtls-dev openssl python3 python3-cryptography clang \
             libclang-rt-14-dev procps iproute2 xxd
 deps:

@@ -1,16 +1,13 @@
 #include "sensors.h"
 #include "log.h"
+#include "process.h"
 #include "util.h"
 
 #include <errno.h>
 #include <math.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define COMMAND_TIMEOUT_MS 2000	/* a sensor command must answer within this */
 #define COMMAND_OUTPUT_MAX 256
@@ -111,57 +108,13 @@ static bool read_file(const struct sensor *s, char *buf, size_t cap)
 	return true;
 }
 
-/* Runs the command with /bin/sh, reads at most COMMAND_OUTPUT_MAX bytes, and
- * kills it if it has not finished within COMMAND_TIMEOUT_MS. */
 static bool run_command(const struct sensor *s, char *buf, size_t cap)
 {
-	int fds[2], status = 0;
-	size_t n = 0;
-	uint64_t deadline = now_ms() + COMMAND_TIMEOUT_MS;
-	pid_t pid;
+	char *argv[] = { "/bin/sh", "-c", (char *)s->arg, NULL };
+	int status = process_run(argv, COMMAND_TIMEOUT_MS, buf, cap);
 
-	if (pipe(fds) < 0)
-		return false;
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return false;
-	}
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execl("/bin/sh", "sh", "-c", s->arg, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	for (;;) {
-		struct pollfd p = { .fd = fds[0], .events = POLLIN };
-		uint64_t now = now_ms();
-		ssize_t r;
-
-		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) <= 0) {
-			log_warn("sensor %s: command timed out after %d ms", s->meta.name, COMMAND_TIMEOUT_MS);
-			kill(pid, SIGKILL);
-			status = -1;
-			break;
-		}
-		r = read(fds[0], buf + n, cap - 1 - n);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		if (n == cap - 1)
-			break;
-	}
-	buf[n] = '\0';
-	close(fds[0]);
-	if (status < 0) {
-		waitpid(pid, NULL, 0);
-		return false;
-	}
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		log_warn("sensor %s: command failed", s->meta.name);
+	if (status != 0) {
+		log_warn("sensor %s: command %s", s->meta.name, status < 0 ? "failed or timed out" : "exited non-zero");
 		return false;
 	}
 	return true;

@@ -1,0 +1,246 @@
+#include "controls.h"
+#include "log.h"
+#include "process.h"
+
+#include <gpiod.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool parse_enum_values(struct ic_control *m, const char *text, char *err, size_t errlen)
+{
+	const char *p = text;
+
+	m->n_values = 0;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (m->n_values == IC_ENUM_MAX || n == 0 || n > IC_ENUM_VALUE_MAX) {
+			snprintf(err, errlen, "'control %s enum' expects 1 to %d comma-separated values of 1 to %d characters",
+				 m->name, IC_ENUM_MAX, IC_ENUM_VALUE_MAX);
+			return false;
+		}
+		memcpy(m->values[m->n_values], p, n);
+		m->values[m->n_values][n] = '\0';
+		m->n_values++;
+		p += n + (end ? 1 : 0);
+	}
+	return m->n_values > 0;
+}
+
+bool control_value_parse(const struct ic_control *m, const char *text, double *out)
+{
+	char *end;
+
+	switch (m->type) {
+	case IC_SWITCH:
+		if (!strcmp(text, "ON") || !strcmp(text, "on"))
+			*out = 1;
+		else if (!strcmp(text, "OFF") || !strcmp(text, "off"))
+			*out = 0;
+		else
+			return false;
+		return true;
+	case IC_RANGE:
+		*out = strtod(text, &end);
+		return end != text && !*end && ic_control_value_valid(m, *out);
+	case IC_ENUM:
+		for (int i = 0; i < m->n_values; i++)
+			if (!strcmp(text, m->values[i])) {
+				*out = i;
+				return true;
+			}
+		return false;
+	}
+	return false;
+}
+
+void control_value_format(const struct ic_control *m, double v, char *out, size_t cap)
+{
+	if (m->type == IC_SWITCH)
+		snprintf(out, cap, "%s", v != 0 ? "ON" : "OFF");
+	else if (m->type == IC_ENUM && v >= 0 && v < m->n_values)
+		snprintf(out, cap, "%s", m->values[(int)v]);
+	else
+		snprintf(out, cap, "%.15g", v);
+}
+
+int gpio_level(double value, bool active_low)
+{
+	int on = value != 0;
+
+	return active_low ? !on : on;
+}
+
+bool control_parse(struct control *c, const struct conf_line *l, char *err, size_t errlen)
+{
+	struct ic_control *m = &c->meta;
+	int i = 3, end = l->argc;
+	const char *type;
+
+	memset(c, 0, sizeof(*c));
+	if (l->argc < 4) {
+		snprintf(err, errlen, "'control' expects: control NAME switch|range MIN MAX STEP|enum VALUES "
+				      "simulated|hook PROGRAM|gpio CHIP LINE [active-low] [default VALUE]");
+		return false;
+	}
+	if (!ic_name_valid(l->argv[1], strlen(l->argv[1]))) {
+		snprintf(err, errlen, "'control' expects a name of 1 to %d of a-z 0-9 _, got '%s'", IC_NAME_MAX,
+			 l->argv[1]);
+		return false;
+	}
+	memcpy(m->name, l->argv[1], strlen(l->argv[1]) + 1);
+	type = l->argv[2];
+	if (!strcmp(type, "switch")) {
+		m->type = IC_SWITCH;
+	} else if (!strcmp(type, "range")) {
+		m->type = IC_RANGE;
+		if (l->argc < 7 || !conf_double(l, 3, &m->min, err, errlen) ||
+		    !conf_double(l, 4, &m->max, err, errlen) || !conf_double(l, 5, &m->step, err, errlen))
+			goto bad_range;
+		if (!(m->min < m->max && m->step > 0 && m->step <= m->max - m->min))
+			goto bad_range;
+		i = 6;
+	} else if (!strcmp(type, "enum")) {
+		m->type = IC_ENUM;
+		if (!parse_enum_values(m, l->argv[3], err, errlen))
+			return false;
+		i = 4;
+	} else {
+		snprintf(err, errlen, "'control %s' expects a type of switch, range or enum, got '%s'", m->name, type);
+		return false;
+	}
+	/* optional trailing "default VALUE" */
+	if (end - 2 > i && !strcmp(l->argv[end - 2], "default")) {
+		if (!control_value_parse(m, l->argv[end - 1], &c->initial)) {
+			snprintf(err, errlen, "'control %s' has a default that is not one of its values: '%s'", m->name,
+				 l->argv[end - 1]);
+			return false;
+		}
+		end -= 2;
+	} else if (m->type == IC_RANGE) {
+		c->initial = m->min;
+	}
+	if (i >= end) {
+		snprintf(err, errlen, "'control %s' expects a backend: simulated, hook PROGRAM or gpio CHIP LINE", m->name);
+		return false;
+	}
+	if (!strcmp(l->argv[i], "simulated") && end == i + 1) {
+		c->backend = BACKEND_SIMULATED;
+	} else if (!strcmp(l->argv[i], "hook") && end == i + 2 && strlen(l->argv[i + 1]) < sizeof(c->hook)) {
+		c->backend = BACKEND_HOOK;
+		memcpy(c->hook, l->argv[i + 1], strlen(l->argv[i + 1]) + 1);
+	} else if (!strcmp(l->argv[i], "gpio") && (end == i + 3 || end == i + 4)) {
+		char *e;
+		unsigned long line = strtoul(l->argv[i + 2], &e, 10);
+
+		if (m->type != IC_SWITCH) {
+			snprintf(err, errlen, "'control %s': a gpio line can only be a switch", m->name);
+			return false;
+		}
+		if (*e || e == l->argv[i + 2] || line > 4095 || strlen(l->argv[i + 1]) >= sizeof(c->chip)) {
+			snprintf(err, errlen, "'control %s gpio' expects CHIP LINE (e.g. gpiochip0 17), got '%s %s'",
+				 m->name, l->argv[i + 1], l->argv[i + 2]);
+			return false;
+		}
+		if (end == i + 4 && strcmp(l->argv[i + 3], "active-low") != 0) {
+			snprintf(err, errlen, "'control %s gpio' expects 'active-low' or nothing after the line, got '%s'",
+				 m->name, l->argv[i + 3]);
+			return false;
+		}
+		c->backend = BACKEND_GPIO;
+		memcpy(c->chip, l->argv[i + 1], strlen(l->argv[i + 1]) + 1);
+		c->line = (unsigned)line;
+		c->active_low = end == i + 4;
+	} else {
+		snprintf(err, errlen, "'control %s' expects a backend of simulated, hook PROGRAM or gpio CHIP LINE "
+				      "[active-low], got '%s'", m->name, l->argv[i]);
+		return false;
+	}
+	return true;
+bad_range:
+	snprintf(err, errlen, "'control %s range' expects MIN MAX STEP with MIN < MAX and 0 < STEP <= MAX - MIN",
+		 m->name);
+	return false;
+}
+
+int control_open(struct control *c, char *err, size_t errlen)
+{
+	c->value = c->initial;
+	if (c->backend == BACKEND_GPIO) {
+		struct gpiod_chip *chip = gpiod_chip_open_lookup(c->chip);
+		struct gpiod_line *line;
+
+		if (!chip) {
+			snprintf(err, errlen, "control %s: no gpio chip '%s'", c->meta.name, c->chip);
+			return -1;
+		}
+		line = gpiod_chip_get_line(chip, c->line);
+		if (!line || gpiod_line_request_output(line, "updatable-unit", gpio_level(c->initial, c->active_low)) < 0) {
+			snprintf(err, errlen, "control %s: cannot drive line %u of %s", c->meta.name, c->line, c->chip);
+			gpiod_chip_close(chip);
+			return -1;
+		}
+		c->gpio_chip = chip;
+		c->gpio_line = line;
+		return 0;
+	}
+	if (c->backend == BACKEND_HOOK) {
+		/* bring the outside world to the initial value too */
+		if (!control_apply(c, c->initial, err, errlen))
+			log_warn("control %s: the hook refused the initial value: %s", c->meta.name, err);
+	}
+	return 0;
+}
+
+bool control_apply(struct control *c, double v, char *err, size_t errlen)
+{
+	char text[32], out[IC_ERROR_MAX + 1];
+	int status;
+
+	switch (c->backend) {
+	case BACKEND_SIMULATED:
+		break;
+	case BACKEND_GPIO:
+		if (gpiod_line_set_value(c->gpio_line, gpio_level(v, c->active_low)) < 0) {
+			snprintf(err, errlen, "%s: setting the gpio line failed", c->meta.name);
+			return false;
+		}
+		break;
+	case BACKEND_HOOK: {
+		char *argv[] = { c->hook, c->meta.name, text, NULL };
+
+		control_value_format(&c->meta, v, text, sizeof(text));
+		status = process_run(argv, HOOK_TIMEOUT_MS, out, sizeof(out));
+		if (status != 0) {
+			/* the hook's first line of output is its reason */
+			out[strcspn(out, "\n")] = '\0';
+			for (char *p = out; *p; p++)
+				if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+					*p = '?';
+			if (out[0])
+				snprintf(err, errlen, "%s: %s", c->meta.name, out);
+			else if (status < 0)
+				snprintf(err, errlen, "%s: the hook failed or took longer than %d ms", c->meta.name,
+					 HOOK_TIMEOUT_MS);
+			else
+				snprintf(err, errlen, "%s: the hook exited with status %d", c->meta.name, status);
+			return false;
+		}
+		break;
+	}
+	}
+	c->value = v;
+	return true;
+}
+
+void control_close(struct control *c)
+{
+	if (!c || !c->gpio_chip)
+		return;
+	gpiod_line_release(c->gpio_line);
+	gpiod_chip_close(c->gpio_chip);
+	c->gpio_chip = c->gpio_line = NULL;
+}
