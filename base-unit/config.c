@@ -17,7 +17,8 @@ void base_config_init(struct base_config *c)
 	c->offline_after = 3;
 	c->metrics_interval = 10;
 	c->command_timeout_ms = 2000;
-	c->command_retry_ms = 250;
+	c->command_retry_ms = 100;
+	c->command_retry_max_ms = 200;
 	snprintf(c->mqtt_host, sizeof(c->mqtt_host), "localhost");
 	c->mqtt_port = 8883;
 	snprintf(c->mqtt_client_id, sizeof(c->mqtt_client_id), "base-unit");
@@ -181,6 +182,7 @@ bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 	INT_KEY("metrics_interval", metrics_interval, 1, 3600)
 	INT_KEY("command_timeout_ms", command_timeout_ms, 100, 600000)
 	INT_KEY("command_retry_ms", command_retry_ms, 10, 60000)
+	INT_KEY("command_retry_max_ms", command_retry_max_ms, 10, 60000)
 	INT_KEY("mqtt_port", mqtt_port, 1, 65535)
 	INT_KEY("mqtt_keepalive", mqtt_keepalive, 5, 65535)
 	INT_KEY("mqtt_qos", mqtt_qos, 0, 1)

@@ -28,7 +28,8 @@ struct base_config {
 	int offline_after;		/* missed keepalives before a device is offline */
 	int metrics_interval;		/* seconds between P/bridge/metrics */
 	int command_timeout_ms;		/* a set not acknowledged by then ends "timeout" */
-	int command_retry_ms;		/* first retransmit; doubles up to the deadline */
+	int command_retry_ms;		/* first retransmit; then doubling ... */
+	int command_retry_max_ms;	/* ... up to this, until the deadline */
 
 	char mqtt_host[256];
 	int mqtt_port;
