@@ -25,6 +25,7 @@ finish() {
 	sleep 0.3
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	declare -F finish_extra > /dev/null && finish_extra
 	if [ "$FAILED" -gt 0 ]; then
 		echo "  logs of $SUITE:"
 		for f in "$T"/*.log; do [ -f "$f" ] && { echo "  --- $(basename "$f")"; tail -n 25 "$f" | sed 's/^/    /'; }; done
@@ -75,7 +76,10 @@ wait_until() {
 	done
 }
 
-tcp_listening() { ss -Hltn "sport = :$1" | grep -q .; }
+# MQTT_NS: when set, the broker and every MQTT client of these helpers live
+# in that network namespace.
+in_ns() { if [ -n "${MQTT_NS:-}" ]; then ip netns exec "$MQTT_NS" "$@"; else "$@"; fi; }
+tcp_listening() { in_ns ss -Hltn "sport = :$1" | grep -q .; }
 
 # broker_setup DIR [setup-broker options]: certificates, users, ACL, config.
 broker_setup() {
@@ -85,7 +89,7 @@ broker_setup() {
 
 # broker_start NAME DIR PORT
 broker_start() {
-	start "$1" mosquitto -c "$2/mosquitto.conf"
+	start "$1" in_ns mosquitto -c "$2/mosquitto.conf"
 	wait_until 10 tcp_listening "$3"
 }
 
@@ -98,7 +102,7 @@ mqtt_args() {	# USER
 watch() {
 	: > "$T/$1.watch"
 	# shellcheck disable=SC2046
-	mosquitto_sub $(mqtt_args "$2") -t "$3" -v >> "$T/$1.watch" 2>> "$T/$1.log" &
+	in_ns mosquitto_sub $(mqtt_args "$2") -t "$3" -v >> "$T/$1.watch" 2>> "$T/$1.log" &
 	PIDS+=($!)
 	eval "PID_$1=$!"
 }

@@ -1,0 +1,69 @@
+#!/bin/bash
+# Commands over a lossy link: the updatable unit sits in its own network
+# namespace ("cellar") whose packets are dropped at random, 20% in each
+# direction, by iptables. The base unit and the broker are in "home".
+# 200 commands must all end ok, each applied exactly once.
+source "$(dirname "$0")/../lib.sh"
+source "$ROOT/tests/net/netns.sh"
+
+if ! why=$(netns_usable); then
+	skip "command loss test: $why"
+	exit 0
+fi
+HOME_NS="ic-home-$$"
+CELLAR_NS="ic-cellar-$$"
+netns_new "$HOME_NS" && netns_new "$CELLAR_NS" &&
+	netns_link "$HOME_NS" 10.231.1.1/24 "$CELLAR_NS" 10.231.1.2/24 || { fail "the test bed is built"; exit 1; }
+MQTT_NS=$HOME_NS
+BROKER=$T/broker
+MQTT_PORT=8883		# free by construction: the namespace is new
+broker_setup "$BROKER" --port "$MQTT_PORT"
+broker_start mosquitto "$BROKER" "$MQTT_PORT" || { fail "broker starts"; exit 1; }
+KEY=$("$BIN/base-unit" genkey)
+cat > "$T/base.conf" <<CONF
+listen 10.231.1.1:47800
+mqtt_host 127.0.0.1
+mqtt_port $MQTT_PORT
+mqtt_cafile $BROKER/ca.crt
+mqtt_username base
+mqtt_password_file $BROKER/base.password
+metrics_interval 1
+device relay-box $KEY
+CONF
+cat > "$T/relay.conf" <<CONF
+id relay-box
+key $KEY
+base 10.231.1.1:47800
+control relay switch simulated
+CONF
+watch all dashboard 'intercom/#'
+start base ip netns exec "$HOME_NS" "$BIN/base-unit" -c "$T/base.conf"
+start relay ip netns exec "$CELLAR_NS" "$BIN/updatable-unit" -c "$T/relay.conf"
+check "the device in the cellar namespace comes online" wait_until 15 seen all '^intercom/relay-box/availability online$'
+
+netns_loss "$CELLAR_NS" 0.2
+check "20% loss each way is in place" bash -c "ip netns exec $CELLAR_NS iptables -S OUTPUT | grep -q 'probability 0.2'"
+
+N=200
+t0=$(date +%s)
+for ((first = 1; first <= N; first += 10)); do
+	for ((i = first; i < first + 10 && i <= N; i++)); do
+		printf '{"relay":"%s","id":"n%d"}\n' "$([ $((i % 2)) = 1 ] && echo ON || echo OFF)" "$i"
+	done | in_ns mosquitto_pub $(mqtt_args dashboard) -t intercom/relay-box/set -l
+	last=$(( first + 9 < N ? first + 9 : N ))
+	wait_until 60 seen all "^intercom/relay-box/result \\{\"id\":\"n$last\"," || break
+done
+secs=$(( $(date +%s) - t0 ))
+ok=$(grep -cE '^intercom/relay-box/result \{"id":"n[0-9]+","status":"ok"\}$' "$T/all.watch")
+results=$(grep -c '^intercom/relay-box/result ' "$T/all.watch")
+check "all $N commands end ok ($ok ok of $results results, in ${secs} s)" test "$ok" -eq "$N" -a "$results" -eq "$N"
+retrans=$(metric all retransmits)
+check "the loss was real: the base unit retransmitted ($retrans times)" test "${retrans:-0}" -gt 0
+last_state() { grep '^intercom/relay-box {' "$T/all.watch" | tail -n 1 | grep -q '"relay":"OFF"'; }
+check "the last command's value (OFF) is the retained state" wait_until 5 last_state
+stop relay TERM
+applied=$(sed -n 's/.*applied \([0-9]*\) commands.*/\1/p' "$T/relay.log" | tail -n 1)
+dups=$(sed -n 's/.*re-acknowledged \([0-9]*\) duplicates.*/\1/p' "$T/relay.log" | tail -n 1)
+check "the device applied each exactly once (its count: ${applied:-?})" test "${applied:-0}" -eq "$N"
+check "and answered retransmissions without applying them again (${dups:-?} duplicates)" test "${dups:-0}" -gt 0
+echo "  figures: $N commands in ${secs} s over 20% loss each way; $retrans retransmits; $dups duplicates re-acknowledged"
