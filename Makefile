@@ -83,7 +83,7 @@ $(BUILD)/mqttbench: $(call obj,bench/mqttbench.c)
 # Debian packages the build and the tests need; installed only when missing.
 DEB_PKGS := gcc make libmosquitto-dev mosquitto mosquitto-clients libcjson-dev libgpiod-dev \
             libmbedtls-dev openssl python3 python3-cryptography clang \
-            libclang-rt-14-dev procps iproute2 xxd
+            libclang-rt-14-dev procps iproute2 iptables xxd
 deps:
 	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	   grep -q 'install ok installed' || echo $$p; done); \
@@ -120,9 +120,17 @@ fuzz: deps
 	$(Q)grep '^dgram_' tests/vectors/intercom-v1.txt | while read -r name hex; do \
 	   { printf '\000'; echo "$$hex" | xxd -r -p; } > $(BUILD)/fuzz/seeds/$$name-base; \
 	   { printf '\001'; echo "$$hex" | xxd -r -p; } > $(BUILD)/fuzz/seeds/$$name-device; done
+	$(Q)clang $(FUZZ_CFLAGS) -Ibase-unit -o $(BUILD)/fuzz/fuzz-set tests/fuzz/fuzz_set.c \
+	   base-unit/commands.c $(LIB_IC_SRC) $(CRYPTO_LIBS) -lcjson -lm
+	@mkdir -p $(BUILD)/fuzz/corpus-set
+	@echo "fuzzing the datagram path for $(FUZZ_SECONDS) s"
 	$(Q)$(BUILD)/fuzz/fuzz-datagram -max_total_time=$(FUZZ_SECONDS) -max_len=1400 -print_final_stats=1 \
 	   $(BUILD)/fuzz/corpus $(BUILD)/fuzz/seeds > $(BUILD)/fuzz/fuzz.log 2>&1; \
-	   rc=$$?; tail -n 12 $(BUILD)/fuzz/fuzz.log; exit $$rc
+	   rc=$$?; tail -n 6 $(BUILD)/fuzz/fuzz.log; exit $$rc
+	@echo "fuzzing set payloads for $(FUZZ_SECONDS) s"
+	$(Q)$(BUILD)/fuzz/fuzz-set -max_total_time=$(FUZZ_SECONDS) -max_len=5000 -print_final_stats=1 \
+	   $(BUILD)/fuzz/corpus-set tests/fuzz/seeds-set > $(BUILD)/fuzz/fuzz-set.log 2>&1; \
+	   rc=$$?; tail -n 6 $(BUILD)/fuzz/fuzz-set.log; exit $$rc
 
 bench: deps all
 	$(Q)bench/run

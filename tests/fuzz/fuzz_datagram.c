@@ -52,11 +52,16 @@ static void decode_body(uint8_t type, const uint8_t *b, size_t len)
 	struct ic_hello h;
 	struct ic_reading r;
 	struct ic_welcome w;
+	struct ic_command c;
+	struct ic_ack a;
 
 	switch (type) {
 	case IC_HELLO: ic_hello_decode(&h, b, len); break;
-	case IC_READING: ic_reading_decode(&r, b, len); break;
+	case IC_READING:
+	case IC_STATE: ic_reading_decode(&r, b, len); break;
 	case IC_WELCOME: ic_welcome_decode(&w, b, len); break;
+	case IC_COMMAND: ic_command_decode(&c, b, len); break;
+	case IC_ACK: ic_ack_decode(&a, b, len); break;
 	default: break;
 	}
 }
@@ -94,7 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 2: {	/* a hostile body, properly sealed by the device */
 		int n;
-		uint8_t t = (uint8_t)(IC_KEEPALIVE + data[1] % 3);
+		static const uint8_t types[] = { IC_KEEPALIVE, IC_BYE, IC_READING, IC_STATE, IC_ACK };
+		uint8_t t = types[data[1] % 5];
 
 		if (dev.state != IC_DEV_READY)
 			setup();
@@ -104,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	default:	/* the decoders directly */
-		decode_body((uint8_t)(1 + data[1] % 6), data + 2, size - 2);
+		decode_body((uint8_t)(1 + data[1] % 11), data + 2, size - 2);
 		break;
 	}
 	return 0;

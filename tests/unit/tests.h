@@ -3,4 +3,5 @@
 #include "test.h"
 extern const struct test_case protocol_tests[];
 extern const struct test_case config_tests[];
+extern const struct test_case command_tests[];
 #endif
