@@ -13,10 +13,19 @@ check "the demo's broker listens" wait_until 10 tcp_listening "$MQTT_PORT"
 check "a subscriber with demo.env sees the cellar thermometer's readings" \
 	grep -qE '^intercom/cellar-thermo \{"temperature":[0-9.]+,"humidity":[0-9.]+' "$T/sub.out"
 check "and the storage room's load average, from a real command" grep -qE '^intercom/storage-room \{"load":[0-9.]+' "$T/sub.out"
-check "both are online" test "$(grep -c '/availability online' "$T/sub.out")" -eq 2
+check "all three are online" test "$(grep -c '/availability online' "$T/sub.out")" -eq 3
+( source "$DEMO_DIR/demo.env"
+  mosquitto_sub -h "$MQTT_HOST" -p "$MQTT_PORT" --cafile "$MQTT_CAFILE" -u "$MQTT_USER" -P "$MQTT_PASS" \
+	-t "$PREFIX/cellar-lights/result" -t "$PREFIX/cellar-lights" -v -W 5 > "$T/cmd.out" 2>&1 &
+  sleep 0.5
+  mosquitto_pub -h "$MQTT_HOST" -p "$MQTT_PORT" --cafile "$MQTT_CAFILE" -u "$MQTT_CMD_USER" -P "$MQTT_CMD_PASS" \
+	-t "$PREFIX/cellar-lights/set" -m '{"light":"ON","id":"demo"}'
+  wait )
+check "the command user in demo.env switches the light on" grep -q '^intercom/cellar-lights/result {"id":"demo","status":"ok"}' "$T/cmd.out"
+check "and the light's state says ON" grep -q '^intercom/cellar-lights {"light":"ON"' "$T/cmd.out"
 check "demo.env hands out the read-only user" grep -q '^MQTT_USER=reader$' "$DEMO_DIR/demo.env"
 # Ctrl-C in a terminal reaches the whole process group; a background job here
 # ignores SIGINT, so stop it with SIGTERM, which runs the same handler.
 stop demo TERM
-none_left() { ! pgrep -af "^[^ ]*(mosquitto|base-unit|read-unit) -c $DEMO_DIR/"; }
+none_left() { ! pgrep -af "^[^ ]*(mosquitto|base-unit|read-unit|updatable-unit) -c $DEMO_DIR/"; }
 check "stopping the demo stops every process it started" none_left
