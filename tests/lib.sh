@@ -78,7 +78,10 @@ wait_until() {
 
 # MQTT_NS: when set, the broker and every MQTT client of these helpers live
 # in that network namespace.
+# (in_ns is for the foreground; background processes use $(ns_prefix) so
+# that their PID is the program's own and stopping it stops the program.)
 in_ns() { if [ -n "${MQTT_NS:-}" ]; then ip netns exec "$MQTT_NS" "$@"; else "$@"; fi; }
+ns_prefix() { [ -n "${MQTT_NS:-}" ] && echo "ip netns exec $MQTT_NS"; }
 tcp_listening() { in_ns ss -Hltn "sport = :$1" | grep -q .; }
 
 # broker_setup DIR [setup-broker options]: certificates, users, ACL, config.
@@ -89,7 +92,8 @@ broker_setup() {
 
 # broker_start NAME DIR PORT
 broker_start() {
-	start "$1" in_ns mosquitto -c "$2/mosquitto.conf"
+	# shellcheck disable=SC2046
+	start "$1" $(ns_prefix) mosquitto -c "$2/mosquitto.conf"
 	wait_until 10 tcp_listening "$3"
 }
 
@@ -102,7 +106,7 @@ mqtt_args() {	# USER
 watch() {
 	: > "$T/$1.watch"
 	# shellcheck disable=SC2046
-	in_ns mosquitto_sub $(mqtt_args "$2") -t "$3" -v >> "$T/$1.watch" 2>> "$T/$1.log" &
+	$(ns_prefix) mosquitto_sub $(mqtt_args "$2") -t "$3" -v >> "$T/$1.watch" 2>> "$T/$1.log" &
 	PIDS+=($!)
 	eval "PID_$1=$!"
 }
