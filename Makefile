@@ -78,7 +78,7 @@ $(BUILD)/loadgen: $(call obj,bench/loadgen.c) $(LIB_COM) $(LIB_IC)
 
 $(BUILD)/mqttbench: $(call obj,bench/mqttbench.c)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lpthread $(LDLIBS)
 
 # Debian packages the build and the tests need; installed only when missing.
 DEB_PKGS := gcc make libmosquitto-dev mosquitto mosquitto-clients libcjson-dev libgpiod-dev \

@@ -8,10 +8,18 @@
  *   mqttbench publish HOST PORT CAFILE USER PASSFILE PREFIX TOTAL RATE QOS
  *       the baseline: publish TOTAL messages shaped like the base unit's
  *       (P/simNNNNN, {"t":...,"last_seen":"..."}) straight to the broker.
+ *   mqttbench echo HOST PORT CAFILE USER PASSFILE REQ RESP
+ *       the baseline of a command round trip: answer every message on REQ
+ *       carrying "id":"X" with {"id":"X","status":"ok"} on RESP. Runs until killed.
+ *   mqttbench rtt HOST PORT CAFILE USER PASSFILE REQ RESP COUNT WINDOW
+ *       publish COUNT requests {"light":"ON"|"OFF","id":"N"} on REQ, at most
+ *       WINDOW unanswered at a time, and time each until its answer with the
+ *       same id arrives on RESP with "status":"ok". Prints one JSON line.
  *
  * Uses libmosquitto's own thread: here only the broker is measured, not our
  * event loop.
  */
+#include <pthread.h>
 #include <mosquitto.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -176,9 +184,128 @@ static int publish(char **argv)
 	return 0;
 }
 
+/* --- request/response --- */
+
+static const char *resp_topic;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t answered = PTHREAD_COND_INITIALIZER;
+static double *sent_at;
+static long answers, not_ok, n_requests;
+
+static long id_of(const struct mosquitto_message *msg)
+{
+	const char *p = memmem(msg->payload, (size_t)msg->payloadlen, "\"id\":\"", 6);
+
+	return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
+static void on_echo(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+{
+	char out[128];
+	long id = id_of(msg);
+	int n;
+
+	(void)obj;
+	if (id < 0)
+		return;
+	n = snprintf(out, sizeof(out), "{\"id\":\"%ld\",\"status\":\"ok\"}", id);
+	mosquitto_publish(m, NULL, resp_topic, n, out, 1, false);
+}
+
+static void on_answer(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+{
+	double now = now_us();
+	long id = id_of(msg);
+
+	(void)m;
+	(void)obj;
+	if (id < 0 || id >= n_requests || sent_at[id] == 0)
+		return;
+	pthread_mutex_lock(&lock);
+	samples[n_samples++] = now - sent_at[id];
+	sent_at[id] = 0;
+	if (!memmem(msg->payload, (size_t)msg->payloadlen, "\"status\":\"ok\"", 13))
+		not_ok++;
+	answers++;
+	pthread_cond_signal(&answered);
+	pthread_mutex_unlock(&lock);
+}
+
+static int echo(char **argv)
+{
+	struct mosquitto *m = connect_to(argv, 0);
+
+	if (!m)
+		return 1;
+	resp_topic = argv[8];
+	mosquitto_message_callback_set(m, on_echo);
+	mosquitto_subscribe(m, NULL, argv[7], 1);
+	printf("ready\n");
+	fflush(stdout);
+	mosquitto_loop_forever(m, -1, 1);
+	return 0;
+}
+
+static int rtt(char **argv)
+{
+	struct mosquitto *m = connect_to(argv, 0);
+	long count = atol(argv[9]), window = atol(argv[10]);
+	double t0, t1;
+	char payload[128];
+
+	n_requests = count;
+	sent_at = calloc((size_t)count, sizeof(double));
+	samples = malloc((size_t)count * sizeof(double));
+	if (!m || !sent_at || !samples)
+		return 1;
+	mosquitto_message_callback_set(m, on_answer);
+	mosquitto_subscribe(m, NULL, argv[8], 1);
+	mosquitto_loop_start(m);
+	usleep(300000);	/* the subscription is in place */
+	t0 = now_us();
+	for (long i = 0; i < count; i++) {
+		struct timespec until;
+		int n;
+
+		pthread_mutex_lock(&lock);
+		while (i - answers >= window) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 10;
+			if (pthread_cond_timedwait(&answered, &lock, &until) != 0)
+				break;	/* an answer lost: go on, it counts as missing */
+		}
+		sent_at[i] = now_us();
+		pthread_mutex_unlock(&lock);
+		n = snprintf(payload, sizeof(payload), "{\"light\":\"%s\",\"id\":\"%ld\"}", i % 2 ? "OFF" : "ON", i);
+		mosquitto_publish(m, NULL, argv[7], n, payload, 1, false);
+	}
+	pthread_mutex_lock(&lock);
+	while (answers < count) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 10;
+		if (pthread_cond_timedwait(&answered, &lock, &until) != 0)
+			break;
+	}
+	pthread_mutex_unlock(&lock);
+	t1 = now_us();
+	mosquitto_disconnect(m);
+	mosquitto_loop_stop(m, false);
+	qsort(samples, (size_t)n_samples, sizeof(double), cmp);
+	printf("{\"answered\":%ld,\"not_ok\":%ld,\"rate\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f}\n",
+	       answers, not_ok, (double)answers / ((t1 - t0) / 1e6), n_samples ? samples[n_samples / 2] : 0,
+	       n_samples ? samples[(long)(n_samples * 0.99)] : 0, n_samples ? samples[n_samples - 1] : 0);
+	mosquitto_destroy(m);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	mosquitto_lib_init();
+	if (argc == 9 && !strcmp(argv[1], "echo"))
+		return echo(argv);
+	if (argc == 11 && !strcmp(argv[1], "rtt"))
+		return rtt(argv);
 	if (argc == 10 && !strcmp(argv[1], "count"))
 		return count(argv);
 	if (argc == 11 && !strcmp(argv[1], "publish"))
