@@ -143,8 +143,9 @@ pub lights '{"light":"OFF","id":"t1"}'
 check "a set to a frozen device -> timeout" result '\{"id":"t1","status":"timeout","error":"no acknowledgement within 2000 ms"\}' 5
 check "within the 2 s deadline (and not long after)" test $(( ($(date +%s%N) - t0) / 1000000 )) -lt 3500
 kill -CONT "$PID_lights"
+mark all
 stop lights KILL
-check "a killed device goes offline" wait_until 6 seen all '^intercom/lights/availability offline$'
+check "a killed device goes offline (3 missed keepalives of 1 s)" wait_until 6 seen_since all '^intercom/lights/availability offline$'
 pub lights '{"light":"OFF","id":"o1"}'
 check "then a set -> offline at once" result '\{"id":"o1","status":"offline","error":"the device is offline"\}' 2
 

@@ -75,11 +75,14 @@ mosquitto_sub $(mqtt_args reader) -t 'intercom/cellar-thermo' -C 1 -W 3 > "$T/re
 check "the device's state is retained for late subscribers" grep -q '"temperature"' "$T/retained.out"
 
 echo "# the independent Python implementation interoperates"
+mark all
 $PY "$ROOT/tests/tools/probe.py" session "127.0.0.1:$UDP_PORT" probe-dev "$KEY_PROBE" 42.5 > "$T/probe.log" 2>&1
 check "the probe completes a session, is followed when it roams, and replays go unanswered" \
 	test $? -eq 0
-check "its reading is published" wait_until 5 seen all '^intercom/probe-dev \{"level":42.5,'
-check "its bye marks it offline at once" wait_until 3 seen all '^intercom/probe-dev/availability offline$'
+check "it comes online" wait_until 5 seen_since all '^intercom/probe-dev/availability online$'
+check "its reading is published" wait_until 5 seen_since all '^intercom/probe-dev \{"level":42.5,'
+check "its bye marks it offline at once" wait_until 3 seen_since all '^intercom/probe-dev/availability offline$'
+check "(because of the bye, not a timeout)" grep -q 'device probe-dev offline (said bye)' "$T/base.log"
 check "the replayed reading was not published twice" test "$(seen_count all '^intercom/probe-dev \{')" -eq 1
 check "replays are counted" wait_until 3 bash -c "[ \$(grep bridge/metrics $T/all.watch | tail -1 | grep -o '\"replayed\":[0-9]*' | cut -d: -f2) -ge 3 ]"
 
