@@ -138,3 +138,17 @@ count_since() {
 	eval "m=\${MARK_$1:-0}"
 	tail -n "+$((m + 1))" "$T/$1.watch" | grep -c -E "$2"
 }
+
+# base_conf LISTEN: the lines of a base-unit config for the broker in $BROKER
+# on $MQTT_PORT, listening on LISTEN; append device lines after it.
+base_conf() {
+	cat <<CONF
+listen $1
+mqtt_host 127.0.0.1
+mqtt_port $MQTT_PORT
+mqtt_cafile $BROKER/ca.crt
+mqtt_username base
+mqtt_password_file $BROKER/base.password
+metrics_interval 1
+CONF
+}

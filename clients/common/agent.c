@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -255,4 +256,58 @@ uint64_t agent_next_ms(const struct agent *a, uint64_t now)
 		return 0;
 	next = a->dev.state == IC_DEV_HELLO ? a->next_hello : a->next_keepalive;
 	return next > now ? next - now : 0;
+}
+
+static volatile sig_atomic_t running = 1;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	running = 0;
+}
+
+void agent_loop(struct agent *a, agent_work_fn work, void *ctx)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	while (running) {
+		struct pollfd p;
+		uint64_t now = now_ms(), wait = 1000, w;
+
+		agent_tick(a, now);
+		if (work && (w = work(a, now, ctx)) < wait)
+			wait = w;
+		if ((w = agent_next_ms(a, now)) < wait)
+			wait = w;
+		agent_pollfd(a, &p);
+		if (poll(&p, 1, (int)wait) < 0 && errno != EINTR)
+			break;
+		if (p.revents & POLLIN)
+			agent_handle(a);
+	}
+	agent_stop(a);
+}
+
+bool agent_cli(int argc, char **argv, const char *ident, const char **path, bool *check)
+{
+	log_ident = ident;
+	*path = NULL;
+	*check = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-c") && i + 1 < argc)
+			*path = argv[++i];
+		else if (!strcmp(argv[i], "--check"))
+			*check = true;
+		else if (!strcmp(argv[i], "-v"))
+			log_threshold = LOG_DEBUG;
+		else
+			*path = NULL, i = argc;
+	}
+	if (!*path) {
+		fprintf(stderr, "usage: %s -c FILE [--check] [-v]\n", ident);
+		return false;
+	}
+	return true;
 }

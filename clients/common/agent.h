@@ -63,4 +63,15 @@ uint64_t agent_next_ms(const struct agent *a, uint64_t now);
 /* Seals and sends one message of the current session. 0 or an error. */
 int agent_send(struct agent *a, uint8_t type, const uint8_t *body, size_t len);
 
+/* The agent's own timers, for agent_loop: work() runs every turn and returns
+ * how many ms until it wants to run again (UINT64_MAX: no need). */
+typedef uint64_t (*agent_work_fn)(struct agent *a, uint64_t now, void *ctx);
+
+/* Runs the poll loop until SIGINT or SIGTERM, then says bye. */
+void agent_loop(struct agent *a, agent_work_fn work, void *ctx);
+
+/* The command line every agent takes: -c FILE [--check] [-v]. Returns false
+ * (after printing usage) when it is wrong. */
+bool agent_cli(int argc, char **argv, const char *ident, const char **path, bool *check);
+
 #endif

@@ -7,8 +7,6 @@
 #include "sensors.h"
 #include "util.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,14 +18,6 @@ struct read_unit {
 	uint64_t next_reading;
 	uint64_t sent, failed;
 };
-
-static volatile sig_atomic_t running = 1;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	running = 0;
-}
 
 static bool config_line(void *ctx, const struct conf_line *l, char *err, size_t errlen)
 {
@@ -111,12 +101,27 @@ static void on_ready(struct agent *a, void *ctx)
 	u->next_reading = now_ms() + (uint64_t)(u->interval * 1000);
 }
 
+/* The reading timer, run by agent_loop. */
+static uint64_t work(struct agent *a, uint64_t now, void *ctx)
+{
+	struct read_unit *u = ctx;
+
+	if (!agent_ready(a))
+		return UINT64_MAX;
+	if (now >= u->next_reading) {
+		send_reading(a, u);
+		u->next_reading += (uint64_t)(u->interval * 1000);
+		if (u->next_reading <= now)	/* fell behind: do not burst */
+			u->next_reading = now + (uint64_t)(u->interval * 1000);
+	}
+	return u->next_reading - now;
+}
+
 static int run(const char *path)
 {
 	struct read_unit u;
 	struct ic_hello hello = { .kind = IC_KIND_READ };
 	struct agent a;
-	struct sigaction sa = { .sa_handler = on_signal };
 
 	if (!load(&u, path))
 		return 1;
@@ -126,59 +131,20 @@ static int run(const char *path)
 		hello.sensors[i] = u.sensors[i].meta;
 	if (agent_start(&a, &u.agent, &hello, on_ready, NULL, &u) < 0)
 		return 1;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	log_info("device %s: %d sensors, a reading every %g s to %s", u.agent.id, u.n_sensors,
 		 u.interval, u.agent.base);
-	while (running) {
-		struct pollfd p;
-		uint64_t now = now_ms(), wait = 1000, w;
-
-		agent_tick(&a, now);
-		if (agent_ready(&a) && now >= u.next_reading) {
-			send_reading(&a, &u);
-			u.next_reading += (uint64_t)(u.interval * 1000);
-			if (u.next_reading <= now)	/* fell behind: do not burst */
-				u.next_reading = now + (uint64_t)(u.interval * 1000);
-		}
-		w = agent_next_ms(&a, now);
-		if (w < wait)
-			wait = w;
-		if (agent_ready(&a) && u.next_reading > now && u.next_reading - now < wait)
-			wait = u.next_reading - now;
-		agent_pollfd(&a, &p);
-		if (poll(&p, 1, (int)wait) < 0 && errno != EINTR)
-			break;
-		if (p.revents & POLLIN)
-			agent_handle(&a);
-	}
-	log_info("stopping after %llu readings", (unsigned long long)u.sent);
-	agent_stop(&a);
+	agent_loop(&a, work, &u);
+	log_info("stopped after %llu readings", (unsigned long long)u.sent);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *path = NULL;
-	bool check = false;
+	const char *path;
+	bool check;
 
-	log_ident = "read-unit";
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-c") && i + 1 < argc) {
-			path = argv[++i];
-		} else if (!strcmp(argv[i], "--check")) {
-			check = true;
-		} else if (!strcmp(argv[i], "-v")) {
-			log_threshold = LOG_DEBUG;
-		} else {
-			fprintf(stderr, "usage: read-unit -c FILE [--check] [-v]\n");
-			return 2;
-		}
-	}
-	if (!path) {
-		fprintf(stderr, "usage: read-unit -c FILE [--check] [-v]\n");
+	if (!agent_cli(argc, argv, "read-unit", &path, &check))
 		return 2;
-	}
 	if (check) {
 		struct read_unit u;
 		bool ok = load(&u, path);

@@ -9,8 +9,6 @@
 #include "log.h"
 #include "util.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,14 +28,6 @@ struct unit {
 	int n_recent, next_recent;
 	unsigned long applied, duplicates, rejected;
 };
-
-static volatile sig_atomic_t running = 1;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	running = 0;
-}
 
 static bool config_line(void *ctx, const struct conf_line *l, char *err, size_t errlen)
 {
@@ -203,7 +193,6 @@ static int run(const char *path)
 	struct unit u;
 	struct ic_hello hello = { .kind = IC_KIND_UPDATABLE };
 	struct agent a;
-	struct sigaction sa = { .sa_handler = on_signal };
 	char err[256];
 	int ret = 1;
 
@@ -220,24 +209,8 @@ static int run(const char *path)
 		hello.controls[i] = u.controls[i].meta;
 	if (agent_start(&a, &u.agent, &hello, on_ready, on_message, &u) < 0)
 		goto out;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	log_info("device %s: %d controls, base unit %s", u.agent.id, u.n_controls, u.agent.base);
-	while (running) {
-		struct pollfd p;
-		uint64_t now = now_ms(), wait = 1000, w;
-
-		agent_tick(&a, now);
-		w = agent_next_ms(&a, now);
-		if (w < wait)
-			wait = w;
-		agent_pollfd(&a, &p);
-		if (poll(&p, 1, (int)wait) < 0 && errno != EINTR)
-			break;
-		if (p.revents & POLLIN)
-			agent_handle(&a);
-	}
-	agent_stop(&a);
+	agent_loop(&a, NULL, NULL);
 	ret = 0;
 out:
 	log_info("stopping: applied %lu commands, refused %lu, re-acknowledged %lu duplicates", u.applied,
@@ -249,26 +222,11 @@ out:
 
 int main(int argc, char **argv)
 {
-	const char *path = NULL;
-	bool check = false;
+	const char *path;
+	bool check;
 
-	log_ident = "updatable-unit";
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-c") && i + 1 < argc) {
-			path = argv[++i];
-		} else if (!strcmp(argv[i], "--check")) {
-			check = true;
-		} else if (!strcmp(argv[i], "-v")) {
-			log_threshold = LOG_DEBUG;
-		} else {
-			fprintf(stderr, "usage: updatable-unit -c FILE [--check] [-v]\n");
-			return 2;
-		}
-	}
-	if (!path) {
-		fprintf(stderr, "usage: updatable-unit -c FILE [--check] [-v]\n");
+	if (!agent_cli(argc, argv, "updatable-unit", &path, &check))
 		return 2;
-	}
 	if (check) {
 		static struct unit u;
 		bool ok = load(&u, path);

@@ -20,16 +20,10 @@ MQTT_PORT=8883		# free by construction: the namespace is new
 broker_setup "$BROKER" --port "$MQTT_PORT"
 broker_start mosquitto "$BROKER" "$MQTT_PORT" || { fail "broker starts"; exit 1; }
 KEY=$("$BIN/base-unit" genkey)
-cat > "$T/base.conf" <<CONF
-listen 10.231.1.1:47800
-mqtt_host 127.0.0.1
-mqtt_port $MQTT_PORT
-mqtt_cafile $BROKER/ca.crt
-mqtt_username base
-mqtt_password_file $BROKER/base.password
-metrics_interval 1
+{ base_conf 10.231.1.1:47800; cat <<CONF
 device relay-box $KEY
 CONF
+} > "$T/base.conf"
 cat > "$T/relay.conf" <<CONF
 id relay-box
 key $KEY

@@ -10,17 +10,11 @@ broker_setup "$BROKER" --port "$MQTT_PORT"
 broker_start mosquitto "$BROKER" "$MQTT_PORT" || { fail "broker starts"; exit 1; }
 KEY=$("$BIN/base-unit" genkey)
 
-cat > "$T/base.conf" <<CONF
-listen 127.0.0.1:$UDP_PORT
-mqtt_host 127.0.0.1
-mqtt_port $MQTT_PORT
-mqtt_cafile $BROKER/ca.crt
-mqtt_username base
-mqtt_password_file $BROKER/base.password
-metrics_interval 1
+{ base_conf 127.0.0.1:$UDP_PORT; cat <<CONF
 device lights $KEY
 device ghost $("$BIN/base-unit" genkey)
 CONF
+} > "$T/base.conf"
 # A hook that switches on but refuses to switch off.
 cat > "$T/outlet-hook" <<'HOOK'
 #!/bin/sh

@@ -15,19 +15,12 @@ KEY_PROBE=$("$BIN/base-unit" genkey)
 check "genkey prints 64 hex digits" grep -qE '^[0-9a-f]{64}$' <<< "$KEY_THERMO"
 check "genkey gives a new key each time" test "$KEY_THERMO" != "$KEY_PROBE"
 
-cat > "$T/base.conf" <<CONF
-prefix intercom
-listen 127.0.0.1:$UDP_PORT
-mqtt_host 127.0.0.1
-mqtt_port $MQTT_PORT
-mqtt_cafile $BROKER/ca.crt
-mqtt_username base
-mqtt_password_file $BROKER/base.password
-metrics_interval 1
+{ echo "prefix intercom"; base_conf "127.0.0.1:$UDP_PORT"; cat <<CONF
 device cellar-thermo $KEY_THERMO
 device probe-dev $KEY_PROBE
 device ghost $("$BIN/base-unit" genkey)
 CONF
+} > "$T/base.conf"
 cat > "$T/thermo.conf" <<CONF
 id cellar-thermo
 key $KEY_THERMO
