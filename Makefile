@@ -30,7 +30,7 @@ LIB_COM_SRC := $(wildcard clients/common/*.c)
 BASE_SRC    := $(wildcard base-unit/*.c)
 READ_SRC    := $(wildcard clients/read-unit/*.c)
 UPD_SRC     := $(wildcard clients/updatable-unit/*.c)
-UNIT_SRC    := $(wildcard tests/unit/*.c) base-unit/config.c base-unit/commands.c \
+UNIT_SRC    := $(wildcard tests/unit/*.c) base-unit/config.c base-unit/commands.c base-unit/frames.c \
                clients/updatable-unit/controls.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -58,7 +58,7 @@ $(LIB_COM): $(call obj,$(LIB_COM_SRC))
 
 $(BUILD)/base-unit: $(call obj,$(BASE_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lcjson $(CRYPTO_LIBS) -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lcjson -lturbojpeg $(CRYPTO_LIBS) -lm $(LDLIBS)
 
 $(BUILD)/read-unit: $(call obj,$(READ_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
@@ -70,7 +70,7 @@ $(BUILD)/updatable-unit: $(call obj,$(UPD_SRC)) $(LIB_COM) $(LIB_IC)
 
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcjson -lgpiod $(CRYPTO_LIBS) -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcjson -lgpiod -lturbojpeg $(CRYPTO_LIBS) -lm $(LDLIBS)
 
 $(BUILD)/loadgen: $(call obj,bench/loadgen.c) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
@@ -82,6 +82,7 @@ $(BUILD)/mqttbench: $(call obj,bench/mqttbench.c)
 
 # Debian packages the build and the tests need; installed only when missing.
 DEB_PKGS := gcc make libmosquitto-dev mosquitto mosquitto-clients libcjson-dev libgpiod-dev \
+            libturbojpeg0-dev libjpeg-turbo-progs \
             libmbedtls-dev openssl python3 python3-cryptography clang \
             libclang-rt-14-dev procps iproute2 iptables xxd
 deps:

@@ -92,6 +92,7 @@ int ic_device_receive(struct ic_device *d, const uint8_t *dgram, size_t len, uin
 	case IC_READING:
 	case IC_STATE:
 	case IC_ACK:
+	case IC_FRAME:
 		return IC_ERR_TYPE;	/* device-to-base only */
 	default:
 		if (d->state != IC_DEV_READY)

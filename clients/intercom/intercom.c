@@ -93,7 +93,7 @@ bool ic_name_valid(const char *name, size_t len)
 
 static bool type_known(uint8_t t)
 {
-	return t >= IC_HELLO && t <= IC_GET && t != IC_FRAME;
+	return t >= IC_HELLO && t <= IC_GET;
 }
 
 int ic_header_decode(struct ic_header *h, size_t *hdr_len, const uint8_t *buf, size_t len)
@@ -650,4 +650,57 @@ int ic_ack_decode(struct ic_ack *m, const uint8_t *in, size_t len)
 	memcpy(m->error, in + 10, el);
 	m->error[el] = '\0';
 	return ic_reading_decode(&m->state, in + 10 + el, len - 10 - el);
+}
+
+uint16_t ic_fragment_count(uint32_t total)
+{
+	return (uint16_t)((total + IC_FRAGMENT_DATA - 1) / IC_FRAGMENT_DATA);
+}
+
+int ic_fragment_encode(uint8_t *out, size_t cap, uint32_t frame_id, uint16_t index,
+		       const uint8_t *jpeg, uint32_t total)
+{
+	uint16_t count = ic_fragment_count(total);
+	size_t off, len;
+
+	if (total == 0 || total > IC_FRAME_MAX || index >= count)
+		return IC_ERR_BODY;
+	off = (size_t)index * IC_FRAGMENT_DATA;
+	len = total - off < IC_FRAGMENT_DATA ? total - off : IC_FRAGMENT_DATA;
+	if (cap < IC_FRAME_HEADER + len)
+		return IC_ERR_SPACE;
+	out[0] = (uint8_t)(frame_id >> 24);
+	out[1] = (uint8_t)(frame_id >> 16);
+	out[2] = (uint8_t)(frame_id >> 8);
+	out[3] = (uint8_t)frame_id;
+	put_u16(out + 4, index);
+	put_u16(out + 6, count);
+	out[8] = (uint8_t)(total >> 24);
+	out[9] = (uint8_t)(total >> 16);
+	out[10] = (uint8_t)(total >> 8);
+	out[11] = (uint8_t)total;
+	memcpy(out + IC_FRAME_HEADER, jpeg + off, len);
+	return (int)(IC_FRAME_HEADER + len);
+}
+
+int ic_fragment_decode(struct ic_fragment *f, const uint8_t *in, size_t len)
+{
+	size_t want;
+
+	if (len < IC_FRAME_HEADER + 1)
+		return IC_ERR_BODY;
+	f->frame_id = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+	f->index = get_u16(in + 4);
+	f->count = get_u16(in + 6);
+	f->total = (uint32_t)in[8] << 24 | (uint32_t)in[9] << 16 | (uint32_t)in[10] << 8 | in[11];
+	if (f->total == 0 || f->total > IC_FRAME_MAX || f->count != ic_fragment_count(f->total) ||
+	    f->index >= f->count)
+		return IC_ERR_BODY;
+	/* every fragment but the last is full, so the offset follows from the index */
+	want = f->index + 1 < f->count ? IC_FRAGMENT_DATA : f->total - (size_t)f->index * IC_FRAGMENT_DATA;
+	if (len - IC_FRAME_HEADER != want)
+		return IC_ERR_BODY;
+	f->data = in + IC_FRAME_HEADER;
+	f->len = want;
+	return IC_OK;
 }

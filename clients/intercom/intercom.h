@@ -29,6 +29,9 @@
 #define IC_ENUM_MAX       8	/* values of one enum control */
 #define IC_ENUM_VALUE_MAX 15	/* bytes of one enum value */
 #define IC_ERROR_MAX      100	/* bytes of a device's error text in an ACK */
+#define IC_FRAME_HEADER   12	/* frame id, index, count, total */
+#define IC_FRAGMENT_DATA  (IC_BODY_MAX - IC_FRAME_HEADER)	/* JPEG bytes per fragment but the last */
+#define IC_FRAME_MAX      (4u << 20)	/* bytes of one JPEG frame */
 #define IC_REPLAY_WINDOW  1024	/* bits; how far behind the newest a datagram may arrive */
 
 /* Message types travel in the clear header (they choose the key). */
@@ -42,7 +45,7 @@ enum ic_type {
 	IC_STATE = 7,		/* device -> base: control values */
 	IC_COMMAND = 8,		/* base -> device: set control values */
 	IC_ACK = 9,		/* device -> base: a command's outcome and the state after it */
-	IC_FRAME = 10,		/* reserved for camera frames; refused until specified */
+	IC_FRAME = 10,		/* device -> base: one fragment of a JPEG frame */
 	IC_GET = 11,		/* base -> device: report your state now */
 };
 
@@ -184,6 +187,22 @@ int ic_command_encode(uint8_t *out, size_t cap, const struct ic_command *m);
 int ic_command_decode(struct ic_command *m, const uint8_t *in, size_t len);
 int ic_ack_encode(uint8_t *out, size_t cap, const struct ic_ack *m);
 int ic_ack_decode(struct ic_ack *m, const uint8_t *in, size_t len);
+
+/* A fragment of a frame. data points into the decoded body. */
+struct ic_fragment {
+	uint32_t frame_id;	/* per session, counting up */
+	uint16_t index, count;
+	uint32_t total;		/* bytes of the whole JPEG */
+	const uint8_t *data;
+	size_t len;
+};
+
+/* Fragment index of a frame of total bytes; writes the body, returns its length. */
+int ic_fragment_encode(uint8_t *out, size_t cap, uint32_t frame_id, uint16_t index,
+		       const uint8_t *jpeg, uint32_t total);
+/* Number of fragments a frame of total bytes takes. */
+uint16_t ic_fragment_count(uint32_t total);
+int ic_fragment_decode(struct ic_fragment *f, const uint8_t *in, size_t len);
 
 /* Whether v is a valid value of control c (range: within bounds and on a step). */
 bool ic_control_value_valid(const struct ic_control *c, double v);

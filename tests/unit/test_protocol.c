@@ -292,7 +292,7 @@ static void test_oversized_and_garbage(void)
 	big[2] = 0;
 	big[1] = 200;
 	CHECK_EQ(ic_header_decode(&hdr, &hl, big, 100), IC_ERR_TYPE);
-	big[1] = IC_FRAME;	/* reserved until it is specified */
+	big[1] = 12;	/* the first type not yet specified */
 	CHECK_EQ(ic_header_decode(&hdr, &hl, big, 100), IC_ERR_TYPE);
 	big[1] = IC_READING;
 	big[3] = 0;
