@@ -12,19 +12,72 @@
 
 static const char *const result_names[] = { "ok", "invalid", "rejected", "timeout", "offline" };
 
+static struct camera *camera_of(struct base *b, struct device *d)
+{
+	if (!d->cam) {
+		d->cam = camera_new(&b->cam_stats);
+		if (d->cam)
+			b->cams[b->n_cams++] = d;
+	}
+	return d->cam;
+}
+
+/* Pull cameras and raw TCP ports come from the configuration. */
+static int setup_cameras(struct base *b)
+{
+	for (int i = 0; i < b->cfg.n_devices; i++) {
+		const struct device_conf *dc = &b->cfg.devices[i];
+		struct device *d = device_table_find(&b->table, dc->id);
+		int ret;
+
+		if (!dc->pull && !dc->camera_port[0])
+			continue;
+		if (!d || !camera_of(b, d))
+			return -ENOMEM;
+		if (dc->pull) {
+			if (camera_pull_setup(d->cam, dc->pull_addr, dc->pull_interval_ms) < 0) {
+				log_err("pull camera %s: cannot resolve '%s'", dc->id, dc->pull_addr);
+				return -EINVAL;
+			}
+			d->info = calloc(1, sizeof(*d->info));
+			if (!d->info)
+				return -ENOMEM;
+			d->info->hello.kind = IC_KIND_CAMERA;
+		}
+		if (dc->camera_port[0]) {
+			ret = camera_listen(d->cam, dc->camera_port);
+			if (ret < 0) {
+				log_err("camera %s: cannot listen on tcp %s: %s", dc->id, dc->camera_port, strerror(-ret));
+				return ret;
+			}
+			log_info("camera %s: newest frame on tcp %s", dc->id, dc->camera_port);
+		}
+	}
+	return 0;
+}
+
 int bridge_init(struct base *b)
 {
 	uint64_t r = random_u64_nonzero();
+	size_t n = b->table.n ? (size_t)b->table.n : 1;
 
 	b->next_cmd_id = r >> 1;	/* room to count up without wrapping */
-	b->busy = calloc(b->table.n ? (size_t)b->table.n : 1, sizeof(*b->busy));
-	return b->busy ? 0 : -ENOMEM;
+	b->busy = calloc(n, sizeof(*b->busy));
+	b->cams = calloc(n, sizeof(*b->cams));
+	b->jc = jpeg_checker_new();
+	if (!b->busy || !b->cams || !b->jc)
+		return -ENOMEM;
+	return setup_cameras(b);
 }
 
 void bridge_free(struct base *b)
 {
 	free(b->busy);
+	free(b->cams);
+	jpeg_checker_free(b->jc);
 	b->busy = NULL;
+	b->cams = NULL;
+	b->jc = NULL;
 }
 
 /* --- publishing --- */
@@ -85,6 +138,13 @@ static void publish_metrics(struct base *b)
 	res = cJSON_AddObjectToObject(o, "results");
 	for (int i = 0; res && i < 5; i++)
 		cJSON_AddNumberToObject(res, result_names[i], (double)b->m.results[i]);
+	cJSON_AddNumberToObject(o, "frames", (double)b->cam_stats.frames);
+	cJSON_AddNumberToObject(o, "frames_incomplete", (double)b->cam_stats.incomplete);
+	cJSON_AddNumberToObject(o, "frames_corrupt", (double)b->cam_stats.corrupt);
+	cJSON_AddNumberToObject(o, "frames_stale", (double)b->cam_stats.stale);
+	cJSON_AddNumberToObject(o, "frames_too_big", (double)b->cam_stats.too_big);
+	cJSON_AddNumberToObject(o, "pulls_failed", (double)b->cam_stats.pulls_failed);
+	cJSON_AddNumberToObject(o, "camera_clients", (double)b->cam_stats.clients);
 	cJSON_AddNumberToObject(o, "mqtt_reconnects", mqtt_reconnects(b->mqtt));
 	cJSON_AddNumberToObject(o, "udp_rcvbuf", b->rcvbuf);
 	drop = cJSON_AddObjectToObject(o, "dropped");
@@ -352,6 +412,12 @@ uint64_t bridge_next_timer(const struct base *b, uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
 
+	for (int i = 0; i < b->n_cams; i++) {
+		uint64_t t = camera_next_ms(b->cams[i]->cam, now);
+		if (t != UINT64_MAX && now + t < next)
+			next = now + t;
+	}
+
 	for (int i = 0; i < b->n_busy; i++) {
 		const struct cmd_queue *q = b->busy[i]->cmds;
 		uint64_t t = q->next_send < q->deadline ? q->next_send : q->deadline;
@@ -386,6 +452,8 @@ static void on_established(struct base *b, struct device *d)
 		return;
 	}
 	b->m.sessions++;
+	if (d->info->hello.kind == IC_KIND_CAMERA && !camera_of(b, d))
+		log_err("out of memory");
 	addr_format(where, sizeof(where), (const struct sockaddr *)&d->addr);
 	log_info("device %s (%s, %d sensors, %d controls) connected from %s", d->peer.id,
 		 kind_name(d->info->hello.kind), d->info->hello.n_sensors, d->info->hello.n_controls, where);
@@ -462,6 +530,39 @@ static void on_ack(struct base *b, struct device *d, const uint8_t *body, size_t
 	}
 }
 
+/* The newest frame, at most one per camera_interval_ms; its thumbnail retained
+ * beside it so a dashboard that arrives later has a picture at once. */
+static void publish_frame(struct base *b, struct device *d, uint64_t now)
+{
+	struct camera *c = d->cam;
+	char topic[IC_ID_MAX + 16];
+
+	if (!c->latest || c->latest->at_ms <= c->last_publish_frame || !mqtt_connected(b->mqtt) ||
+	    now - c->last_publish < (uint64_t)b->cfg.camera_interval_ms)
+		return;
+	snprintf(topic, sizeof(topic), "%s/camera", d->peer.id);
+	mqtt_publish_qos(b->mqtt, topic, c->latest->data, c->latest->len, 0, false);
+	if (c->thumb) {
+		snprintf(topic, sizeof(topic), "%s/thumbnail", d->peer.id);
+		mqtt_publish_qos(b->mqtt, topic, c->thumb, c->thumb_len, 0, true);
+	}
+	c->last_publish = now;
+	c->last_publish_frame = c->latest->at_ms;
+}
+
+static void on_fragment(struct base *b, struct device *d, const uint8_t *body, size_t len)
+{
+	struct ic_fragment f;
+	uint64_t now = now_ms();
+
+	if (d->info->hello.kind != IC_KIND_CAMERA || !d->cam || ic_fragment_decode(&f, body, len) != IC_OK) {
+		b->m.bad_body++;
+		return;
+	}
+	if (camera_fragment(d->cam, b->jc, &f, now))
+		publish_frame(b, d, now);
+}
+
 static void count_error(struct base *b, int err)
 {
 	switch (err) {
@@ -494,7 +595,7 @@ void bridge_datagram(struct base *b, const uint8_t *buf, size_t len,
 		return;
 	}
 	d = device_table_find(&b->table, h.id);
-	if (!d) {
+	if (!d || (d->cam && d->cam->pull)) {	/* a pull camera has no key to speak with */
 		b->m.unknown_device++;
 		log_debug("dropped a datagram from unknown device '%s'", h.id);
 		return;
@@ -568,6 +669,9 @@ void bridge_datagram(struct base *b, const uint8_t *buf, size_t len,
 	case IC_ACK:
 		on_ack(b, d, body, blen);
 		break;
+	case IC_FRAME:
+		on_fragment(b, d, body, blen);
+		break;
 	case IC_BYE:
 		b->m.byes++;
 		d->peer.ready = false;	/* the session is over */
@@ -579,13 +683,31 @@ void bridge_datagram(struct base *b, const uint8_t *buf, size_t len,
 	}
 }
 
+static void pull_availability(struct base *b, struct device *d)
+{
+	d->online = d->cam->pull_ok;
+	if (d->online)
+		d->last_seen_wall = wall_ms();
+	publish_availability(b, d);
+	devices_changed(b);
+}
+
 void bridge_tick(struct base *b, uint64_t now)
 {
+	for (int i = 0; i < b->n_cams; i++) {
+		struct device *d = b->cams[i];
+		bool changed;
+
+		camera_tick(d->cam, now, &changed);
+		if (changed)
+			pull_availability(b, d);
+		publish_frame(b, d, now);	/* one that waited for the rate limit */
+	}
 	for (int i = 0; i < b->table.n; i++) {
 		struct device *d = &b->table.devices[i];
 		uint64_t limit;
 
-		if (!d->online)
+		if (!d->online || (d->cam && d->cam->pull))
 			continue;
 		limit = (uint64_t)b->cfg.offline_after * d->info->hello.keepalive * 1000;
 		if (now - d->last_rx > limit)
@@ -596,5 +718,38 @@ void bridge_tick(struct base *b, uint64_t now)
 	if (now >= b->next_metrics && mqtt_connected(b->mqtt)) {
 		publish_metrics(b);
 		b->next_metrics = now + (uint64_t)b->cfg.metrics_interval * 1000;
+	}
+}
+
+int bridge_pollfds(struct base *b, struct pollfd *p, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < b->n_cams; i++) {
+		struct camera *c = b->cams[i]->cam;
+
+		c->polled = camera_pollfds(c, p + n, max - n);
+		n += c->polled;
+	}
+	return n;
+}
+
+void bridge_poll_handle(struct base *b, const struct pollfd *p, int n)
+{
+	uint64_t now = now_ms();
+	int k = 0;
+
+	/* each camera takes back the entries it filled */
+	for (int i = 0; i < b->n_cams && k < n; i++) {
+		struct device *d = b->cams[i];
+		int mine = d->cam->polled;
+		bool new_frame, changed;
+
+		camera_handle(d->cam, b->jc, p + k, mine, now, &new_frame, &changed);
+		if (changed)
+			pull_availability(b, d);
+		if (new_frame)
+			publish_frame(b, d, now);
+		k += mine;
 	}
 }

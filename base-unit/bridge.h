@@ -10,6 +10,7 @@
 #include "devices.h"
 #include "mqtt.h"
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -37,6 +38,10 @@ struct base {
 	uint64_t next_cmd_id;		/* wire ids: random start, so a restart does not reuse them */
 	struct device **busy;		/* devices with a command in flight (timers) */
 	int n_busy;
+	struct jpeg_checker *jc;
+	struct camera_stats cam_stats;
+	struct device **cams;		/* devices with a camera */
+	int n_cams;
 };
 
 int bridge_init(struct base *b);	/* after cfg and table; 0 or -ENOMEM */
@@ -49,5 +54,8 @@ void bridge_mqtt_message(void *ctx, const char *topic, const void *payload, size
 void bridge_tick(struct base *b, uint64_t now);		/* once a second */
 void bridge_timers(struct base *b, uint64_t now);	/* command retransmits and deadlines */
 uint64_t bridge_next_timer(const struct base *b, uint64_t now);	/* ms until bridge_timers */
+/* Cameras' sockets: fills up to max entries after the daemon's own. */
+int bridge_pollfds(struct base *b, struct pollfd *p, int max);
+void bridge_poll_handle(struct base *b, const struct pollfd *p, int n);
 
 #endif

@@ -19,6 +19,7 @@ void base_config_init(struct base_config *c)
 	c->command_timeout_ms = 2000;
 	c->command_retry_ms = 100;
 	c->command_retry_max_ms = 200;
+	c->camera_interval_ms = 1000;
 	snprintf(c->mqtt_host, sizeof(c->mqtt_host), "localhost");
 	c->mqtt_port = 8883;
 	snprintf(c->mqtt_client_id, sizeof(c->mqtt_client_id), "base-unit");
@@ -34,6 +35,9 @@ void base_config_free(struct base_config *c)
 		return;
 	free(c->devices);
 	c->devices = NULL;
+	free(c->ports);
+	c->ports = NULL;
+	c->n_ports = 0;
 	c->n_devices = c->cap_devices = 0;
 }
 
@@ -93,9 +97,20 @@ static bool read_password_file(char *dst, size_t cap, const char *path, char *er
 static bool add_device(struct base_config *c, const struct conf_line *l, char *err, size_t errlen)
 {
 	struct device_conf *d;
+	bool pull = !strcmp(l->argv[0], "pull_camera");
+	long interval = 0;
 
-	if (!conf_want_args(l, 2, 2, "ID KEY (KEY from 'base-unit genkey')", err, errlen))
+	if (pull) {
+		if (!conf_want_args(l, 3, 3, "ID HOST:PORT INTERVAL_MS", err, errlen) ||
+		    !conf_long(l, 3, 50, 3600000, &interval, err, errlen))
+			return false;
+		if (strlen(l->argv[2]) >= sizeof(d->pull_addr) || !strchr(l->argv[2], ':')) {
+			snprintf(err, errlen, "'pull_camera' expects HOST:PORT, got '%s'", l->argv[2]);
+			return false;
+		}
+	} else if (!conf_want_args(l, 2, 2, "ID KEY (KEY from 'base-unit genkey')", err, errlen)) {
 		return false;
+	}
 	if (!ic_id_valid(l->argv[1], strlen(l->argv[1]))) {
 		snprintf(err, errlen, "'device' expects an id of 1 to %d of a-z 0-9 _ - (not 'bridge'), got '%s'",
 			 IC_ID_MAX, l->argv[1]);
@@ -112,7 +127,12 @@ static bool add_device(struct base_config *c, const struct conf_line *l, char *e
 		c->cap_devices = cap;
 	}
 	d = &c->devices[c->n_devices];
-	if (!key_from_hex(d->psk, l->argv[2])) {
+	memset(d, 0, sizeof(*d));
+	if (pull) {
+		d->pull = true;
+		memcpy(d->pull_addr, l->argv[2], strlen(l->argv[2]) + 1);
+		d->pull_interval_ms = (int)interval;
+	} else if (!key_from_hex(d->psk, l->argv[2])) {
 		snprintf(err, errlen, "'device %s' expects a key of 64 hex digits, got '%.8s...'",
 			 l->argv[1], l->argv[2]);
 		return false;
@@ -141,8 +161,29 @@ bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 		return conf_want_args(l, 1, 1, "VALUE", err, errlen) && \
 		       copy_string(c->field, sizeof(c->field), l, err, errlen);
 
-	if (!strcmp(k, "device"))
+	if (!strcmp(k, "device") || !strcmp(k, "pull_camera"))
 		return add_device(c, l, err, errlen);
+	if (!strcmp(k, "camera_port")) {
+		void *p;
+		if (!conf_want_args(l, 2, 2, "ID HOST:PORT", err, errlen))
+			return false;
+		if (strlen(l->argv[1]) > IC_ID_MAX || strlen(l->argv[2]) >= sizeof(c->ports->addr) ||
+		    !strchr(l->argv[2], ':')) {
+			snprintf(err, errlen, "'camera_port' expects ID HOST:PORT, got '%s %s'", l->argv[1], l->argv[2]);
+			return false;
+		}
+		p = realloc(c->ports, (size_t)(c->n_ports + 1) * sizeof(*c->ports));
+		if (!p) {
+			snprintf(err, errlen, "out of memory");
+			return false;
+		}
+		c->ports = p;
+		snprintf(c->ports[c->n_ports].id, sizeof(c->ports->id), "%s", l->argv[1]);
+		snprintf(c->ports[c->n_ports].addr, sizeof(c->ports->addr), "%s", l->argv[2]);
+		c->ports[c->n_ports].line = l->line;
+		c->n_ports++;
+		return true;
+	}
 	if (!strcmp(k, "prefix")) {
 		if (!conf_want_args(l, 1, 1, "PREFIX", err, errlen))
 			return false;
@@ -183,6 +224,7 @@ bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 	INT_KEY("command_timeout_ms", command_timeout_ms, 100, 600000)
 	INT_KEY("command_retry_ms", command_retry_ms, 10, 60000)
 	INT_KEY("command_retry_max_ms", command_retry_max_ms, 10, 60000)
+	INT_KEY("camera_interval_ms", camera_interval_ms, 0, 3600000)
 	INT_KEY("mqtt_port", mqtt_port, 1, 65535)
 	INT_KEY("mqtt_keepalive", mqtt_keepalive, 5, 65535)
 	INT_KEY("mqtt_qos", mqtt_qos, 0, 1)
@@ -230,6 +272,19 @@ bool base_config_finish(struct base_config *c, const char *path)
 				c->devices[i].line < c->devices[i - 1].line ? c->devices[i].line : c->devices[i - 1].line);
 			ok = false;
 		}
+	for (int i = 0; i < c->n_ports; i++) {
+		struct device_conf key, *d;
+
+		snprintf(key.id, sizeof(key.id), "%s", c->ports[i].id);
+		d = c->n_devices ? bsearch(&key, c->devices, (size_t)c->n_devices, sizeof(*d), cmp_device) : NULL;
+		if (!d) {
+			fprintf(stderr, "%s:%d: 'camera_port' names '%s', which no 'device' or 'pull_camera' line defines\n",
+				path, c->ports[i].line, c->ports[i].id);
+			ok = false;
+		} else {
+			memcpy(d->camera_port, c->ports[i].addr, sizeof(d->camera_port));
+		}
+	}
 	if (c->n_devices == 0)
 		log_warn("%s: no 'device' lines: no device can connect", path);
 	return ok;

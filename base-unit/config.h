@@ -16,8 +16,12 @@
 
 struct device_conf {
 	char id[IC_ID_MAX + 1];
-	uint8_t psk[IC_KEY_LEN];
+	uint8_t psk[IC_KEY_LEN];	/* zero for a pull camera: it has no intercom key */
 	int line;
+	bool pull;			/* a legacy camera the base unit pulls frames from */
+	char pull_addr[128];
+	int pull_interval_ms;
+	char camera_port[128];		/* raw TCP address handing out its newest frame, or "" */
 };
 
 struct base_config {
@@ -30,6 +34,7 @@ struct base_config {
 	int command_timeout_ms;		/* a set not acknowledged by then ends "timeout" */
 	int command_retry_ms;		/* first retransmit; then doubling ... */
 	int command_retry_max_ms;	/* ... up to this, until the deadline */
+	int camera_interval_ms;		/* at most one P/<camera>/camera per this */
 
 	char mqtt_host[256];
 	int mqtt_port;
@@ -46,6 +51,8 @@ struct base_config {
 
 	struct device_conf *devices;	/* owned; base_config_free() */
 	int n_devices, cap_devices;
+	struct { char id[IC_ID_MAX + 1]; char addr[128]; int line; } *ports;	/* camera_port lines */
+	int n_ports;
 };
 
 void base_config_init(struct base_config *c);

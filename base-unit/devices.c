@@ -51,6 +51,7 @@ void device_table_free(struct device_table *t)
 		free(t->devices[i].info);
 		free(t->devices[i].pending);
 		free(t->devices[i].cmds);
+		camera_free(t->devices[i].cam);
 	}
 	if (t->devices)	/* keys do not outlive the table */
 		memset(t->devices, 0, (size_t)t->n * sizeof(*t->devices));

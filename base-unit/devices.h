@@ -7,6 +7,7 @@
 #ifndef BASE_DEVICES_H
 #define BASE_DEVICES_H
 
+#include "camera.h"
 #include "commands.h"
 #include "config.h"
 #include "ic_session.h"
@@ -36,6 +37,7 @@ struct device {
 	struct device_info *info;	/* what it announced; NULL until its first session */
 	struct ic_hello *pending;	/* from a HELLO awaiting confirmation */
 	struct cmd_queue *cmds;		/* allocated at the first set */
+	struct camera *cam;		/* cameras only */
 	int busy_slot;			/* index in the daemon's in-flight list, or -1 */
 };
 

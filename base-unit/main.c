@@ -19,6 +19,7 @@
 
 #define RX_BATCH   32		/* datagrams per recvmmsg */
 #define RX_ROUNDS  8		/* batches per wakeup before MQTT gets a turn */
+#define POLL_MAX   4096		/* sockets watched at once: UDP, MQTT, cameras' TCP */
 
 static volatile sig_atomic_t running = 1;
 
@@ -123,7 +124,8 @@ static int run(const char *path, bool verbose)
 		goto out;
 	next_tick = now_ms() + 1000;
 	while (running) {
-		struct pollfd pfd[2] = { { .fd = b.udp, .events = POLLIN } };
+		static struct pollfd pfd[POLL_MAX];
+		int extra;
 		uint64_t now = now_ms(), wait;
 
 		if (now >= next_tick) {
@@ -137,8 +139,10 @@ static int run(const char *path, bool verbose)
 			wait = mqtt_next_ms(b.mqtt, now);
 		if (bridge_next_timer(&b, now) < wait)
 			wait = bridge_next_timer(&b, now);
+		pfd[0] = (struct pollfd){ .fd = b.udp, .events = POLLIN };
 		mqtt_pollfd(b.mqtt, &pfd[1]);
-		if (poll(pfd, 2, (int)wait) < 0) {
+		extra = bridge_pollfds(&b, pfd + 2, POLL_MAX - 2);
+		if (poll(pfd, (nfds_t)(2 + extra), (int)wait) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
@@ -148,6 +152,8 @@ static int run(const char *path, bool verbose)
 			udp_drain(&b);
 		if (pfd[1].fd >= 0 && pfd[1].revents)
 			mqtt_handle(b.mqtt, pfd[1].revents);
+		if (extra)
+			bridge_poll_handle(&b, pfd + 2, extra);
 		if (mqtt_next_ms(b.mqtt, now_ms()) == 0)
 			mqtt_tick(b.mqtt, now_ms());
 	}

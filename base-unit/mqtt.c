@@ -246,13 +246,18 @@ unsigned mqtt_reconnects(const struct mqtt *q)
 
 bool mqtt_publish(struct mqtt *q, const char *suffix, const void *payload, size_t len, bool retain)
 {
+	return mqtt_publish_qos(q, suffix, payload, len, q->c->mqtt_qos, retain);
+}
+
+bool mqtt_publish_qos(struct mqtt *q, const char *suffix, const void *payload, size_t len, int qos, bool retain)
+{
 	char topic[PREFIX_MAX + 2 + 128];
 	int rc;
 
 	if (q->state != MQTT_UP)
 		return false;
 	snprintf(topic, sizeof(topic), "%s/%s", q->c->prefix, suffix);
-	rc = mosquitto_publish(q->m, NULL, topic, (int)len, payload, q->c->mqtt_qos, retain);
+	rc = mosquitto_publish(q->m, NULL, topic, (int)len, payload, qos, retain);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		log_warn("mqtt: publish to %s failed: %s", topic, mosquitto_strerror(rc));
 		return false;

@@ -41,6 +41,8 @@ unsigned mqtt_reconnects(const struct mqtt *q);
 /* topic = prefix + "/" + suffix. Returns false when not connected or the
  * library refused (the message is then not sent). */
 bool mqtt_publish(struct mqtt *q, const char *suffix, const void *payload, size_t len, bool retain);
+/* The same at a given QoS (camera frames go at QoS 0: a newer one follows). */
+bool mqtt_publish_qos(struct mqtt *q, const char *suffix, const void *payload, size_t len, int qos, bool retain);
 /* Subscribes to prefix + "/" + filter at QoS 1. */
 bool mqtt_subscribe(struct mqtt *q, const char *filter);
 

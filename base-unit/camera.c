@@ -1,0 +1,333 @@
+#include "camera.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+struct camera *camera_new(struct camera_stats *stats)
+{
+	struct camera *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->stats = stats;
+	c->listen_fd = -1;
+	c->pull_fd = -1;
+	return c;
+}
+
+static void client_close(struct camera *c, int i)
+{
+	close(c->clients[i].fd);
+	frame_unref(c->clients[i].f);
+	c->clients[i] = c->clients[--c->n_clients];
+}
+
+static void pull_close(struct camera *c)
+{
+	if (c->pull_fd >= 0)
+		close(c->pull_fd);
+	c->pull_fd = -1;
+	c->pull_len = 0;
+}
+
+void camera_free(struct camera *c)
+{
+	if (!c)
+		return;
+	while (c->n_clients)
+		client_close(c, 0);
+	if (c->listen_fd >= 0)
+		close(c->listen_fd);
+	pull_close(c);
+	free(c->pull_buf);
+	frame_unref(c->latest);
+	free(c->thumb);
+	reassembly_free(&c->ra);
+	free(c);
+}
+
+bool camera_offer(struct camera *c, struct jpeg_checker *jc, const uint8_t *jpeg, size_t len, uint64_t now)
+{
+	uint32_t w, h;
+	uint8_t *thumb;
+	size_t thumb_len;
+	struct frame *f;
+
+	if (!jpeg_check(jc, jpeg, len, &w, &h, &thumb, &thumb_len)) {
+		c->stats->corrupt++;
+		return false;
+	}
+	f = frame_new(jpeg, len);
+	if (!f) {
+		free(thumb);
+		return false;
+	}
+	f->width = w;
+	f->height = h;
+	f->at_ms = now;
+	frame_unref(c->latest);
+	c->latest = f;
+	if (thumb) {
+		free(c->thumb);
+		c->thumb = thumb;
+		c->thumb_len = thumb_len;
+	}
+	c->stats->frames++;
+	return true;
+}
+
+bool camera_fragment(struct camera *c, struct jpeg_checker *jc, const struct ic_fragment *f, uint64_t now)
+{
+	bool abandoned;
+
+	switch (reassembly_add(&c->ra, f, now, &abandoned)) {
+	case RA_COMPLETE:
+		if (abandoned)
+			c->stats->incomplete++;
+		return camera_offer(c, jc, c->ra.buf, c->ra.total, now);
+	case RA_STALE:
+		c->stats->stale++;
+		break;
+	case RA_INCONSISTENT:
+		c->stats->corrupt++;
+		break;
+	default:
+		break;
+	}
+	if (abandoned)
+		c->stats->incomplete++;
+	return false;
+}
+
+static int tcp_socket(int family)
+{
+	return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+
+int camera_listen(struct camera *c, const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, one = 1, ret;
+
+	ret = addr_parse(&ss, &sl, addr, true);
+	if (ret < 0)
+		return ret;
+	fd = tcp_socket(ss.ss_family);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 64) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	c->listen_fd = fd;
+	return 0;
+}
+
+int camera_pull_setup(struct camera *c, const char *addr, int interval_ms)
+{
+	if (addr_parse(&c->pull_addr, &c->pull_addr_len, addr, false) < 0)
+		return -EINVAL;
+	snprintf(c->pull_text, sizeof(c->pull_text), "%s", addr);
+	c->pull = true;
+	c->pull_interval_ms = interval_ms;
+	c->pull_backoff = 1000;
+	c->pull_state = PULL_WAIT;
+	c->pull_next = 0;
+	return 0;
+}
+
+int camera_pollfds(struct camera *c, struct pollfd *p, int max)
+{
+	int n = 0;
+
+	if (max <= 0)
+		return 0;
+	if (c->listen_fd >= 0 && n < max && c->n_clients < CAMERA_CLIENTS_MAX)
+		p[n++] = (struct pollfd){ .fd = c->listen_fd, .events = POLLIN };
+	for (int i = 0; i < c->n_clients && n < max; i++)
+		p[n++] = (struct pollfd){ .fd = c->clients[i].fd, .events = POLLOUT };
+	if (c->pull_fd >= 0 && n < max)
+		p[n++] = (struct pollfd){ .fd = c->pull_fd,
+					  .events = c->pull_state == PULL_CONNECTING ? POLLOUT : POLLIN };
+	return n;
+}
+
+static void accept_clients(struct camera *c, uint64_t now)
+{
+	while (c->n_clients < CAMERA_CLIENTS_MAX) {
+		int fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		if (!c->latest) {	/* nothing to give yet */
+			close(fd);
+			continue;
+		}
+		c->stats->clients++;
+		c->clients[c->n_clients++] = (struct tcp_client){
+			.fd = fd, .f = frame_ref(c->latest), .off = 0, .deadline = now + CAMERA_CLIENT_MS };
+	}
+}
+
+/* Writes what the socket takes; true when the client is finished (done or gone). */
+static bool client_write(struct tcp_client *t)
+{
+	while (t->off < t->f->len) {
+		ssize_t n = send(t->fd, t->f->data + t->off, t->f->len - t->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0)
+			return errno != EAGAIN && errno != EINTR;
+		t->off += (size_t)n;
+	}
+	return true;
+}
+
+static void pull_failed(struct camera *c, uint64_t now, const char *why, bool *availability)
+{
+	pull_close(c);
+	c->stats->pulls_failed++;
+	if (c->pull_ok) {
+		log_warn("pull camera %s: %s; it is offline", c->pull_text, why);
+		c->pull_ok = false;
+		*availability = true;
+	} else {
+		log_debug("pull camera %s: %s", c->pull_text, why);
+	}
+	c->pull_state = PULL_WAIT;
+	c->pull_next = now + c->pull_backoff;
+	c->pull_backoff = c->pull_backoff * 2 > PULL_BACKOFF_MAX_MS ? PULL_BACKOFF_MAX_MS : c->pull_backoff * 2;
+}
+
+static void pull_read(struct camera *c, struct jpeg_checker *jc, uint64_t now, bool *new_frame, bool *availability)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (c->pull_len == IC_FRAME_MAX) {
+			/* the bound: a camera that sends more is not sending one frame */
+			c->stats->too_big++;
+			pull_failed(c, now, "sent more than a frame may hold", availability);
+			return;
+		}
+		n = recv(c->pull_fd, c->pull_buf + c->pull_len, IC_FRAME_MAX - c->pull_len, MSG_DONTWAIT);
+		if (n > 0) {
+			c->pull_len += (size_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n < 0) {
+			pull_failed(c, now, strerror(errno), availability);
+			return;
+		}
+		break;	/* closed: that is one frame */
+	}
+	if (!camera_offer(c, jc, c->pull_buf, c->pull_len, now)) {
+		pull_failed(c, now, "sent a frame that is not a sound JPEG", availability);
+		return;
+	}
+	pull_close(c);
+	*new_frame = true;
+	if (!c->pull_ok) {
+		log_info("pull camera %s online", c->pull_text);
+		c->pull_ok = true;
+		*availability = true;
+	}
+	c->pull_backoff = 1000;
+	c->pull_state = PULL_WAIT;
+	c->pull_next = now + (uint64_t)c->pull_interval_ms;
+}
+
+void camera_handle(struct camera *c, struct jpeg_checker *jc, const struct pollfd *p, int n, uint64_t now,
+		   bool *new_frame, bool *availability)
+{
+	*new_frame = *availability = false;
+	for (int k = 0; k < n; k++) {
+		if (!p[k].revents)
+			continue;
+		if (p[k].fd == c->listen_fd) {
+			accept_clients(c, now);
+		} else if (p[k].fd == c->pull_fd) {
+			if (c->pull_state == PULL_CONNECTING) {
+				int err = 0;
+				socklen_t l = sizeof(err);
+				getsockopt(c->pull_fd, SOL_SOCKET, SO_ERROR, &err, &l);
+				if (err) {
+					pull_failed(c, now, strerror(err), availability);
+					continue;
+				}
+				c->pull_state = PULL_READING;
+			} else {
+				pull_read(c, jc, now, new_frame, availability);
+			}
+		} else {
+			for (int i = 0; i < c->n_clients; i++)
+				if (c->clients[i].fd == p[k].fd) {
+					if (client_write(&c->clients[i]))
+						client_close(c, i);
+					break;
+				}
+		}
+	}
+}
+
+static void pull_start(struct camera *c, uint64_t now, bool *availability)
+{
+	int fd = tcp_socket(c->pull_addr.ss_family);
+
+	if (fd < 0) {
+		pull_failed(c, now, strerror(errno), availability);
+		return;
+	}
+	if (!c->pull_buf && !(c->pull_buf = malloc(IC_FRAME_MAX))) {
+		close(fd);
+		return;
+	}
+	c->pull_fd = fd;
+	c->pull_len = 0;
+	c->pull_deadline = now + PULL_TIMEOUT_MS;
+	if (connect(fd, (struct sockaddr *)&c->pull_addr, c->pull_addr_len) == 0)
+		c->pull_state = PULL_READING;
+	else if (errno == EINPROGRESS)
+		c->pull_state = PULL_CONNECTING;
+	else
+		pull_failed(c, now, strerror(errno), availability);
+}
+
+void camera_tick(struct camera *c, uint64_t now, bool *availability)
+{
+	*availability = false;
+	if (reassembly_expire(&c->ra, now))
+		c->stats->incomplete++;
+	for (int i = c->n_clients - 1; i >= 0; i--)
+		if (now >= c->clients[i].deadline)
+			client_close(c, i);
+	if (!c->pull)
+		return;
+	if (c->pull_state == PULL_WAIT && now >= c->pull_next)
+		pull_start(c, now, availability);
+	else if (c->pull_state != PULL_WAIT && now >= c->pull_deadline)
+		pull_failed(c, now, "no whole frame within the time bound", availability);
+}
+
+uint64_t camera_next_ms(const struct camera *c, uint64_t now)
+{
+	uint64_t t = UINT64_MAX;
+
+	if (c->pull)
+		t = c->pull_state == PULL_WAIT ? c->pull_next : c->pull_deadline;
+	if (t == UINT64_MAX)
+		return UINT64_MAX;
+	return t > now ? t - now : 0;
+}

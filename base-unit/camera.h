@@ -1,0 +1,84 @@
+/*
+ * A camera in the base unit: its latest checked frame and thumbnail, frames
+ * arriving as intercom fragments or pulled from a legacy camera that serves
+ * one JPEG per TCP connection, and a raw TCP port that hands the newest frame
+ * to whoever connects and closes (the old relay's `nc host port > frame.jpg`).
+ */
+#ifndef BASE_CAMERA_H
+#define BASE_CAMERA_H
+
+#include "frames.h"
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CAMERA_CLIENTS_MAX  64		/* raw TCP clients at once, per camera */
+#define CAMERA_CLIENT_MS    10000	/* a raw TCP client must take its frame within this */
+#define PULL_TIMEOUT_MS     5000	/* a pulled frame must arrive within this */
+#define PULL_BACKOFF_MAX_MS 30000
+
+struct tcp_client {
+	int fd;
+	struct frame *f;
+	size_t off;
+	uint64_t deadline;
+};
+
+enum pull_state { PULL_WAIT, PULL_CONNECTING, PULL_READING };
+
+struct camera_stats {
+	uint64_t frames, incomplete, corrupt, stale, pulls_failed, too_big, clients;
+};
+
+struct camera {
+	struct reassembly ra;
+	struct frame *latest;		/* NULL until the first good frame */
+	uint8_t *thumb;
+	size_t thumb_len;
+	uint64_t last_publish;		/* when a frame last went to MQTT */
+	uint64_t last_publish_frame;	/* at_ms of that frame */
+	struct camera_stats *stats;	/* shared with the daemon's metrics */
+
+	int listen_fd;			/* raw TCP port, or -1 */
+	struct tcp_client clients[CAMERA_CLIENTS_MAX];
+	int n_clients;
+	int polled;			/* entries the last camera_pollfds filled */
+
+	bool pull;			/* a legacy camera the base unit connects to */
+	char pull_text[128];
+	struct sockaddr_storage pull_addr;
+	socklen_t pull_addr_len;
+	int pull_interval_ms;
+	enum pull_state pull_state;
+	int pull_fd;
+	uint8_t *pull_buf;
+	size_t pull_len;
+	uint64_t pull_next, pull_deadline, pull_backoff;
+	bool pull_ok;			/* the last pull succeeded: the camera is online */
+};
+
+struct camera *camera_new(struct camera_stats *stats);
+void camera_free(struct camera *c);		/* NULL-safe */
+
+/* An intercom fragment. True when it completed a frame that passed the check
+ * and is now the latest. */
+bool camera_fragment(struct camera *c, struct jpeg_checker *jc, const struct ic_fragment *f, uint64_t now);
+/* A whole JPEG from any source: checked, then stored as the latest. */
+bool camera_offer(struct camera *c, struct jpeg_checker *jc, const uint8_t *jpeg, size_t len, uint64_t now);
+
+int camera_listen(struct camera *c, const char *addr);		/* 0 or -errno */
+int camera_pull_setup(struct camera *c, const char *addr, int interval_ms);	/* 0 or -EINVAL */
+
+/* Poll integration: fills up to max entries; camera_handle gets them back. */
+int camera_pollfds(struct camera *c, struct pollfd *p, int max);
+/* Handles the entries camera_pollfds filled. *new_frame: a pulled frame was
+ * stored; *availability: the pull camera went online or offline. */
+void camera_handle(struct camera *c, struct jpeg_checker *jc, const struct pollfd *p, int n, uint64_t now,
+		   bool *new_frame, bool *availability);
+/* Timers: reassembly expiry, slow TCP clients, pull schedule. Same outputs. */
+void camera_tick(struct camera *c, uint64_t now, bool *availability);
+uint64_t camera_next_ms(const struct camera *c, uint64_t now);
+
+#endif
