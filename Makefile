@@ -30,6 +30,7 @@ LIB_COM_SRC := $(wildcard clients/common/*.c)
 BASE_SRC    := $(wildcard base-unit/*.c)
 READ_SRC    := $(wildcard clients/read-unit/*.c)
 UPD_SRC     := $(wildcard clients/updatable-unit/*.c)
+CAM_SRC     := $(wildcard clients/camera-unit/*.c)
 UNIT_SRC    := $(wildcard tests/unit/*.c) base-unit/config.c base-unit/commands.c base-unit/frames.c \
                clients/updatable-unit/controls.c
 
@@ -37,7 +38,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_IC  := $(BUILD)/libintercom.a
 LIB_COM := $(BUILD)/libcommon.a
-PROGRAMS := $(BUILD)/base-unit $(BUILD)/read-unit $(BUILD)/updatable-unit
+PROGRAMS := $(BUILD)/base-unit $(BUILD)/read-unit $(BUILD)/updatable-unit $(BUILD)/camera-unit
 BENCH_TOOLS := $(BUILD)/loadgen $(BUILD)/mqttbench
 
 CRYPTO_LIBS := -lmbedcrypto
@@ -67,6 +68,10 @@ $(BUILD)/read-unit: $(call obj,$(READ_SRC)) $(LIB_COM) $(LIB_IC)
 $(BUILD)/updatable-unit: $(call obj,$(UPD_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lgpiod $(CRYPTO_LIBS) -lm $(LDLIBS)
+
+$(BUILD)/camera-unit: $(call obj,$(CAM_SRC)) $(LIB_COM) $(LIB_IC)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lturbojpeg $(CRYPTO_LIBS) -lm $(LDLIBS)
 
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
