@@ -201,9 +201,13 @@ static void pull_failed(struct camera *c, uint64_t now, const char *why, bool *a
 		log_warn("pull camera %s: %s; it is offline", c->pull_text, why);
 		c->pull_ok = false;
 		*availability = true;
+	} else if (!c->pull_warned) {
+		/* say once why a camera never came up; then retry quietly */
+		log_warn("pull camera %s: %s; retrying with backoff", c->pull_text, why);
 	} else {
 		log_debug("pull camera %s: %s", c->pull_text, why);
 	}
+	c->pull_warned = true;
 	c->pull_state = PULL_WAIT;
 	c->pull_next = now + c->pull_backoff;
 	c->pull_backoff = c->pull_backoff * 2 > PULL_BACKOFF_MAX_MS ? PULL_BACKOFF_MAX_MS : c->pull_backoff * 2;

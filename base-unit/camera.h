@@ -57,6 +57,7 @@ struct camera {
 	size_t pull_len;
 	uint64_t pull_next, pull_deadline, pull_backoff;
 	bool pull_ok;			/* the last pull succeeded: the camera is online */
+	bool pull_warned;		/* a failure was logged at warning level */
 };
 
 struct camera *camera_new(struct camera_stats *stats);
