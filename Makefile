@@ -128,11 +128,17 @@ fuzz: deps
 	   { printf '\001'; echo "$$hex" | xxd -r -p; } > $(BUILD)/fuzz/seeds/$$name-device; done
 	$(Q)clang $(FUZZ_CFLAGS) -Ibase-unit -o $(BUILD)/fuzz/fuzz-set tests/fuzz/fuzz_set.c \
 	   base-unit/commands.c $(LIB_IC_SRC) $(CRYPTO_LIBS) -lcjson -lm
-	@mkdir -p $(BUILD)/fuzz/corpus-set
+	$(Q)clang $(FUZZ_CFLAGS) -Ibase-unit -o $(BUILD)/fuzz/fuzz-frames tests/fuzz/fuzz_frames.c \
+	   base-unit/frames.c $(LIB_IC_SRC) $(CRYPTO_LIBS) -lturbojpeg -lm
+	@mkdir -p $(BUILD)/fuzz/corpus-set $(BUILD)/fuzz/corpus-frames
 	@echo "fuzzing the datagram path for $(FUZZ_SECONDS) s"
 	$(Q)$(BUILD)/fuzz/fuzz-datagram -max_total_time=$(FUZZ_SECONDS) -max_len=1400 -print_final_stats=1 \
 	   $(BUILD)/fuzz/corpus $(BUILD)/fuzz/seeds > $(BUILD)/fuzz/fuzz.log 2>&1; \
 	   rc=$$?; tail -n 6 $(BUILD)/fuzz/fuzz.log; exit $$rc
+	@echo "fuzzing frame reassembly for $(FUZZ_SECONDS) s"
+	$(Q)$(BUILD)/fuzz/fuzz-frames -max_total_time=$(FUZZ_SECONDS) -max_len=20000 -print_final_stats=1 \
+	   $(BUILD)/fuzz/corpus-frames > $(BUILD)/fuzz/fuzz-frames.log 2>&1; \
+	   rc=$$?; tail -n 6 $(BUILD)/fuzz/fuzz-frames.log; exit $$rc
 	@echo "fuzzing set payloads for $(FUZZ_SECONDS) s"
 	$(Q)$(BUILD)/fuzz/fuzz-set -max_total_time=$(FUZZ_SECONDS) -max_len=5000 -print_final_stats=1 \
 	   $(BUILD)/fuzz/corpus-set tests/fuzz/seeds-set > $(BUILD)/fuzz/fuzz-set.log 2>&1; \
