@@ -3,6 +3,7 @@
 #include "test.h"
 #include "tests.h"
 #include "frames.h"
+#include "vectors.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -161,7 +162,26 @@ static void test_jpeg_check(void)
 	jpeg_checker_free(c);
 }
 
+static void test_fragment_vectors(void)
+{
+	uint8_t frame[3000], b[IC_BODY_MAX], out[IC_MAX_DATAGRAM], psk[32], key[32], want[IC_MAX_DATAGRAM];
+	int n, wn;
+
+	for (int i = 0; i < 3000; i++)
+		frame[i] = (uint8_t)(i % 251);
+	for (int i = 0; i < 32; i++)
+		psk[i] = (uint8_t)i;
+	n = ic_fragment_encode(b, sizeof(b), 7, 2, frame, 3000);
+	wn = vector_get("body_fragment", want, sizeof(want));
+	CHECK(n == wn && memcmp(b, want, (size_t)n) == 0);
+	CHECK_EQ(ic_key_session(key, psk, "cellar-cam", 0x0102030405060708ull, 0x1112131415161718ull), IC_OK);
+	n = ic_seal(out, sizeof(out), key, IC_TO_BASE, IC_FRAME, "cellar-cam", 0x1112131415161718ull, 5, b, (size_t)n);
+	wn = vector_get("dgram_fragment", want, sizeof(want));
+	CHECK(n == wn && memcmp(out, want, (size_t)n) == 0);
+}
+
 const struct test_case frame_tests[] = {
+	{ "fragment_vectors", test_fragment_vectors },
 	{ "fragment_codec", test_fragment_codec },
 	{ "reassembly", test_reassembly },
 	{ "jpeg_check", test_jpeg_check },

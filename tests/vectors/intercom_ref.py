@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 HELLO, WELCOME, RESET, KEEPALIVE, BYE, READING = 1, 2, 3, 4, 5, 6
-STATE, COMMAND, ACK, GET = 7, 8, 9, 11
+STATE, COMMAND, ACK, FRAME, GET = 7, 8, 9, 10, 11
+FRAGMENT_DATA = 1200 - (20 + 32) - 16 - 12  # 1120: every fragment but the last carries this much
 SWITCH, RANGE, ENUM = 1, 2, 3
 TO_BASE, TO_DEVICE = 0, 1
 
@@ -89,7 +90,25 @@ def vectors():
         ("dgram_keepalive_reply", seal(k_sess, TO_DEVICE, KEEPALIVE, dev, sb, 2, b"")),
         ("dgram_bye", seal(k_sess, TO_BASE, BYE, dev, sb, 4, b"")),
         ("dgram_reset", seal(k_reset, TO_DEVICE, RESET, dev, sb, 7, b"")),
-    ] + control_vectors(psk, sd, sb)
+    ] + control_vectors(psk, sd, sb) + frame_vectors(psk, sd, sb)
+
+
+def fragment_body(frame_id, index, jpeg):
+    count = (len(jpeg) + FRAGMENT_DATA - 1) // FRAGMENT_DATA
+    chunk = jpeg[index * FRAGMENT_DATA:(index + 1) * FRAGMENT_DATA]
+    return struct.pack(">IHHI", frame_id, index, count, len(jpeg)) + chunk
+
+
+def frame_vectors(psk, sd, sb):
+    """A camera: the last of the three fragments of a 3000-byte frame."""
+    dev = "cellar-cam"
+    k_sess = derive("session", psk, dev, sd, sb)
+    frame = bytes(i % 251 for i in range(3000))
+    body = fragment_body(7, 2, frame)
+    return [
+        ("body_fragment", body),
+        ("dgram_fragment", seal(k_sess, TO_BASE, FRAME, dev, sb, 5, body)),
+    ]
 
 
 def control_vectors(psk, sd, sb):
