@@ -3,7 +3,8 @@
 # only what .demo/demo.env gives it. Runs on free ports in a temporary dir.
 source "$(dirname "$0")/../lib.sh"
 
-export DEMO_DIR=$T/demo MQTT_PORT=$(free_port tcp) INTERCOM_PORT=$(free_port udp) DEMO_SECONDS=30
+export DEMO_DIR=$T/demo MQTT_PORT=$(free_port tcp) INTERCOM_PORT=$(free_port udp) DEMO_SECONDS=30 \
+	CAMERA_PORT=$(free_port tcp) DOOR_PORT=$(free_port tcp) LEGACY_PORT=$(free_port tcp)
 start demo "$ROOT/tests/demo"
 check "the demo writes demo.env" wait_until 20 test -s "$DEMO_DIR/demo.env"
 check "the demo's broker listens" wait_until 10 tcp_listening "$MQTT_PORT"
@@ -13,7 +14,11 @@ check "the demo's broker listens" wait_until 10 tcp_listening "$MQTT_PORT"
 check "a subscriber with demo.env sees the cellar thermometer's readings" \
 	grep -qE '^intercom/cellar-thermo \{"temperature":[0-9.]+,"humidity":[0-9.]+' "$T/sub.out"
 check "and the storage room's load average, from a real command" grep -qE '^intercom/storage-room \{"load":[0-9.]+' "$T/sub.out"
-check "all three are online" test "$(grep -c '/availability online' "$T/sub.out")" -eq 3
+check "all five are online" test "$(grep -c '/availability online' "$T/sub.out")" -eq 5
+nc -w 5 127.0.0.1 "$CAMERA_PORT" < /dev/null > "$T/cam.jpg"
+check "the cellar camera's frame comes from its raw TCP port" bash -c "djpeg $T/cam.jpg > /dev/null"
+nc -w 5 127.0.0.1 "$DOOR_PORT" < /dev/null > "$T/door.jpg"
+check "and the pulled door camera's" bash -c "djpeg $T/door.jpg > /dev/null"
 ( source "$DEMO_DIR/demo.env"
   mosquitto_sub -h "$MQTT_HOST" -p "$MQTT_PORT" --cafile "$MQTT_CAFILE" -u "$MQTT_USER" -P "$MQTT_PASS" \
 	-t "$PREFIX/cellar-lights/result" -t "$PREFIX/cellar-lights" -v -W 5 > "$T/cmd.out" 2>&1 &
@@ -27,5 +32,5 @@ check "demo.env hands out the read-only user" grep -q '^MQTT_USER=reader$' "$DEM
 # Ctrl-C in a terminal reaches the whole process group; a background job here
 # ignores SIGINT, so stop it with SIGTERM, which runs the same handler.
 stop demo TERM
-none_left() { ! pgrep -af "^[^ ]*(mosquitto|base-unit|read-unit|updatable-unit) -c $DEMO_DIR/"; }
+none_left() { ! pgrep -af "^[^ ]*(mosquitto|base-unit|read-unit|updatable-unit|camera-unit) -c $DEMO_DIR/|jpeg_server.py.*$DEMO_DIR/"; }
 check "stopping the demo stops every process it started" none_left
