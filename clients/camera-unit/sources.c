@@ -1,6 +1,7 @@
 #include "sources.h"
 #include "intercom.h"
 #include "log.h"
+#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -248,10 +249,25 @@ static long next_pattern(struct source *s, uint8_t **buf, size_t *cap)
 	for (int i = 0; text[i]; i++)
 		draw_digit(s, text[i] - '0', scale * 2 + i * scale * 4, scale * 2, scale);
 	s->counter++;
-	if (tjCompress2(s->tj, s->pixels, w, 0, h, TJPF_RGB, &out, &len, TJSAMP_420, s->quality, TJFLAG_FASTDCT) == 0 &&
-	    len <= IC_FRAME_MAX && grow(buf, cap, len)) {
-		memcpy(*buf, out, len);
-		ret = (long)len;
+	if (tjCompress2(s->tj, s->pixels, w, 0, h, TJPF_RGB, &out, &len, TJSAMP_420, s->quality, TJFLAG_FASTDCT) == 0) {
+		/* A comment segment right after SOI with the capture time, so a
+		 * viewer (and bench/) can tell how old the picture is. */
+		char com[64];
+		int cl = snprintf(com, sizeof(com), "{\"t\":%llu,\"n\":%llu}", (unsigned long long)wall_us(),
+				  (unsigned long long)(s->counter - 1));
+		size_t total = len + 4 + (size_t)cl;
+
+		if (total <= IC_FRAME_MAX && grow(buf, cap, total)) {
+			(*buf)[0] = 0xff;
+			(*buf)[1] = 0xd8;
+			(*buf)[2] = 0xff;
+			(*buf)[3] = 0xfe;
+			(*buf)[4] = (uint8_t)((cl + 2) >> 8);
+			(*buf)[5] = (uint8_t)(cl + 2);
+			memcpy(*buf + 6, com, (size_t)cl);
+			memcpy(*buf + 6 + cl, out + 2, len - 2);
+			ret = (long)total;
+		}
 	}
 	tjFree(out);
 	return ret;

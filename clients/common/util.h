@@ -9,6 +9,7 @@
 
 uint64_t now_ms(void);			/* monotonic */
 uint64_t wall_ms(void);			/* Unix time */
+uint64_t wall_us(void);			/* Unix time, microseconds */
 void iso8601(char out[32], uint64_t unix_ms);	/* 2026-11-24T10:00:00Z */
 
 /* Fills buf from the kernel's CSPRNG. 0 or -errno. */
