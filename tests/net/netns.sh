@@ -47,3 +47,13 @@ finish_extra() {
 	local ns
 	for ns in "${NETNS[@]}"; do ip netns del "$ns" 2> /dev/null; done
 }
+
+# netns_nat NS INSIDE_CIDR: NS forwards packets and masquerades those from
+# INSIDE_CIDR (a home router, or a carrier's CGNAT).
+netns_nat() {
+	ip netns exec "$1" sysctl -qw net.ipv4.ip_forward=1 &&
+		ip netns exec "$1" iptables -t nat -A POSTROUTING -s "$2" -j MASQUERADE
+}
+
+# netns_route NS VIA: the default route of NS.
+netns_route() { ip -n "$1" route add default via "$2"; }

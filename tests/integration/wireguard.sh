@@ -1,0 +1,66 @@
+#!/bin/bash
+# The intercom inside a WireGuard tunnel (Debian's wireguard-go) between the
+# "cellar" and "home" namespaces: the base unit listens on its tunnel address
+# only, so every datagram crosses the tunnel.
+source "$(dirname "$0")/../lib.sh"
+source "$ROOT/tests/net/netns.sh"
+
+if ! why=$(netns_usable); then
+	skip "WireGuard test: $why"
+	exit 0
+fi
+if ! command -v wireguard-go > /dev/null || ! command -v wg > /dev/null; then
+	skip "WireGuard test: wireguard-go and wireguard-tools are not installed"
+	exit 0
+fi
+if [ ! -c /dev/net/tun ]; then
+	skip "WireGuard test: no /dev/net/tun"
+	exit 0
+fi
+CELLAR="ic-wgc-$$" HOME_NS="ic-wgh-$$"
+netns_new "$CELLAR" && netns_new "$HOME_NS" &&
+	netns_link "$CELLAR" 10.231.40.2/24 "$HOME_NS" 10.231.40.1/24 || { fail "the test bed is built"; exit 1; }
+
+# userspace WireGuard, one per namespace
+export WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1
+umask 077
+for side in home cellar; do wg genkey > "$T/$side.key"; wg pubkey < "$T/$side.key" > "$T/$side.pub"; done
+start wg_home ip netns exec "$HOME_NS" wireguard-go -f wg0
+start wg_cellar ip netns exec "$CELLAR" wireguard-go -f wg0
+wait_until 10 bash -c "ip -n $HOME_NS link show wg0 && ip -n $CELLAR link show wg0" > /dev/null ||
+	{ fail "wireguard-go makes its interfaces"; exit 1; }
+ip netns exec "$HOME_NS" wg set wg0 private-key "$T/home.key" listen-port 51820 \
+	peer "$(cat "$T/cellar.pub")" allowed-ips 10.232.0.2/32
+ip netns exec "$CELLAR" wg set wg0 private-key "$T/cellar.key" \
+	peer "$(cat "$T/home.pub")" allowed-ips 10.232.0.0/24 endpoint 10.231.40.1:51820 persistent-keepalive 15
+ip -n "$HOME_NS" addr add 10.232.0.1/24 dev wg0 && ip -n "$HOME_NS" link set wg0 up
+ip -n "$CELLAR" addr add 10.232.0.2/24 dev wg0 && ip -n "$CELLAR" link set wg0 up
+check "the tunnel carries traffic" bash -c "ip netns exec $CELLAR ping -c 1 -W 3 10.232.0.1 > /dev/null"
+
+MQTT_NS=$HOME_NS
+BROKER=$T/broker
+MQTT_PORT=8883
+broker_setup "$BROKER" --port "$MQTT_PORT"
+broker_start mosquitto "$BROKER" "$MQTT_PORT" || { fail "broker starts"; exit 1; }
+KEY_T=$("$BIN/base-unit" genkey)
+KEY_R=$("$BIN/base-unit" genkey)
+{ base_conf 10.232.0.1:47800; cat <<CONF
+device thermo $KEY_T
+device relay $KEY_R
+CONF
+} > "$T/base.conf"
+printf 'id thermo\nkey %s\nbase 10.232.0.1:47800\ninterval 0.5\nsensor temperature °C simulated 12 0.1\n' \
+	"$KEY_T" > "$T/thermo.conf"
+printf 'id relay\nkey %s\nbase 10.232.0.1:47800\ncontrol relay switch simulated\n' "$KEY_R" > "$T/relay.conf"
+watch all dashboard 'intercom/#'
+start base ip netns exec "$HOME_NS" "$BIN/base-unit" -c "$T/base.conf"
+start thermo ip netns exec "$CELLAR" "$BIN/read-unit" -c "$T/thermo.conf"
+start relay ip netns exec "$CELLAR" "$BIN/updatable-unit" -c "$T/relay.conf"
+check "devices register through the tunnel" wait_until 15 bash -c \
+	"grep -q 'thermo/availability online' $T/all.watch && grep -q 'relay/availability online' $T/all.watch"
+check "the base unit sees them at their tunnel address" grep -q "device thermo .* connected from 10.232.0.2:" "$T/base.log"
+check "readings stream" wait_until 5 seen all '^intercom/thermo \{"temperature":'
+in_ns mosquitto_pub $(mqtt_args dashboard) -t intercom/relay/set -m '{"relay":"ON","id":"w1"}'
+check "a command goes through" wait_until 5 seen all '^intercom/relay/result \{"id":"w1","status":"ok"\}$'
+rx=$(ip netns exec "$HOME_NS" wg show wg0 transfer | awk '{print $2}')
+check "and it all went through WireGuard ($rx bytes received by home)" test "${rx:-0}" -gt 1000
