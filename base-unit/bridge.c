@@ -72,6 +72,13 @@ int bridge_init(struct base *b)
 
 void bridge_free(struct base *b)
 {
+	for (int i = 0; b->outage && i < b->outage_len; i++) {
+		struct outage_entry *e = &b->outage[(b->outage_head + i) % b->cfg.outage_buffer];
+		free(e->topic);
+		free(e->payload);
+	}
+	free(b->outage);
+	b->outage = NULL;
 	free(b->busy);
 	free(b->cams);
 	jpeg_checker_free(b->jc);
@@ -98,9 +105,62 @@ static void publish_availability(struct base *b, const struct device *d)
 	mqtt_publish(b->mqtt, topic, v, strlen(v), true);
 }
 
+static void outage_keep(struct base *b, const char *topic, char *payload)
+{
+	int cap = b->cfg.outage_buffer;
+	struct outage_entry *e;
+
+	if (cap == 0 || (!b->outage && !(b->outage = calloc((size_t)cap, sizeof(*b->outage))))) {
+		b->outage_dropped++;
+		free(payload);
+		return;
+	}
+	if (b->outage_len == cap) {	/* full: the oldest goes */
+		e = &b->outage[b->outage_head];
+		free(e->topic);
+		free(e->payload);
+		b->outage_head = (b->outage_head + 1) % cap;
+		b->outage_len--;
+		b->outage_dropped++;
+	}
+	e = &b->outage[(b->outage_head + b->outage_len) % cap];
+	e->topic = strdup(topic);
+	e->payload = payload;
+	if (!e->topic) {
+		free(payload);
+		b->outage_dropped++;
+		return;
+	}
+	b->outage_len++;
+}
+
+static void outage_flush(struct base *b)
+{
+	while (b->outage_len > 0) {
+		struct outage_entry *e = &b->outage[b->outage_head];
+
+		mqtt_publish(b->mqtt, e->topic, e->payload, strlen(e->payload), true);
+		free(e->topic);
+		free(e->payload);
+		b->outage_head = (b->outage_head + 1) % b->cfg.outage_buffer;
+		b->outage_len--;
+		b->outage_delivered++;
+	}
+}
+
+/* Every reading is worth keeping: while the broker is away, states wait in
+ * the outage buffer and go out in order when it is back. */
 static void publish_state(struct base *b, const struct device *d)
 {
-	publish_string(b, d->peer.id, device_state_json(d), true);
+	char *json = device_state_json(d);
+
+	if (!json)
+		return;
+	if (!mqtt_connected(b->mqtt)) {
+		outage_keep(b, d->peer.id, json);
+		return;
+	}
+	publish_string(b, d->peer.id, json, true);
 }
 
 static void publish_devices(struct base *b)
@@ -145,6 +205,9 @@ static void publish_metrics(struct base *b)
 	cJSON_AddNumberToObject(o, "frames_too_big", (double)b->cam_stats.too_big);
 	cJSON_AddNumberToObject(o, "pulls_failed", (double)b->cam_stats.pulls_failed);
 	cJSON_AddNumberToObject(o, "camera_clients", (double)b->cam_stats.clients);
+	cJSON_AddNumberToObject(o, "outage_buffered", b->outage_len);
+	cJSON_AddNumberToObject(o, "outage_delivered", (double)b->outage_delivered);
+	cJSON_AddNumberToObject(o, "outage_dropped", (double)b->outage_dropped);
 	cJSON_AddNumberToObject(o, "mqtt_reconnects", mqtt_reconnects(b->mqtt));
 	cJSON_AddNumberToObject(o, "udp_rcvbuf", b->rcvbuf);
 	drop = cJSON_AddObjectToObject(o, "dropped");
@@ -173,6 +236,7 @@ void bridge_mqtt_up(void *ctx)
 	mqtt_subscribe(b->mqtt, "+/get");
 	mqtt_publish(b->mqtt, "bridge/state", "online", 6, true);
 	publish_devices(b);
+	outage_flush(b);	/* what happened while we were away, in order */
 	for (int i = 0; i < b->table.n; i++) {
 		const struct device *d = &b->table.devices[i];
 

@@ -42,6 +42,11 @@ struct base {
 	struct camera_stats cam_stats;
 	struct device **cams;		/* devices with a camera */
 	int n_cams;
+	/* Device states published while the broker was away, oldest first: a
+	 * ring of cfg.outage_buffer entries, delivered in order on reconnect. */
+	struct outage_entry { char *topic, *payload; } *outage;
+	int outage_head, outage_len;
+	uint64_t outage_dropped, outage_delivered;
 };
 
 int bridge_init(struct base *b);	/* after cfg and table; 0 or -ENOMEM */

@@ -35,6 +35,8 @@ struct base_config {
 	int command_retry_ms;		/* first retransmit; then doubling ... */
 	int command_retry_max_ms;	/* ... up to this, until the deadline */
 	int camera_interval_ms;		/* at most one P/<camera>/camera per this */
+	int outage_buffer;		/* device states kept while the broker is away */
+	bool mqtt_clean_session;	/* false: the broker keeps our subscriptions and queued sets */
 
 	char mqtt_host[256];
 	int mqtt_port;

@@ -123,7 +123,9 @@ struct mqtt *mqtt_start(const struct base_config *c, mqtt_up_fn on_up, mqtt_mess
 	q->on_message = on_msg;
 	q->ctx = ctx;
 	q->backoff_ms = BACKOFF_MIN_MS;
-	q->m = mosquitto_new(c->mqtt_client_id, true, q);
+	/* A persistent session (clean_session false, the default): sets published
+	 * at QoS 1 while we are away wait at the broker for our return. */
+	q->m = mosquitto_new(c->mqtt_client_id, c->mqtt_clean_session, q);
 	if (!q->m) {
 		log_err("mqtt: cannot create a client");
 		goto fail;
