@@ -57,3 +57,6 @@ netns_nat() {
 
 # netns_route NS VIA: the default route of NS.
 netns_route() { ip -n "$1" route add default via "$2"; }
+
+# netns_iface NS: the name of NS's (first) veth interface.
+netns_iface() { ip -n "$1" -o link show type veth | awk -F': ' '{print $2}' | cut -d@ -f1 | head -n 1; }
