@@ -152,3 +152,4 @@ mqtt_password_file $BROKER/base.password
 metrics_interval 1
 CONF
 }
+not_seen_since() { ! seen_since "$@"; }

@@ -69,7 +69,7 @@ check "the device's state is retained for late subscribers" grep -q '"temperatur
 
 echo "# the independent Python implementation interoperates"
 mark all
-$PY "$ROOT/tests/tools/probe.py" session "127.0.0.1:$UDP_PORT" probe-dev "$KEY_PROBE" 42.5 > "$T/probe.log" 2>&1
+$PY "$ROOT/tests/tools/probe.py" session "127.0.0.1:$UDP_PORT" probe-dev "$KEY_PROBE" 42.5 "$T/captured" > "$T/probe.log" 2>&1
 check "the probe completes a session, is followed when it roams, and replays go unanswered" \
 	test $? -eq 0
 check "it comes online" wait_until 5 seen_since all '^intercom/probe-dev/availability online$'
@@ -117,6 +117,13 @@ check "the device re-registers by itself and readings resume" wait_until 8 seen_
 check "and is online" wait_until 3 seen_since all '^intercom/cellar-thermo/availability online$'
 
 check "the device was told its session was lost" grep -q "lost our session" "$T/thermo.log"
+mark all
+$PY "$ROOT/tests/tools/probe.py" replay "127.0.0.1:$UDP_PORT" "$T/captured" > "$T/replay.log" 2>&1
+check "a captured session replayed after the restart gets no session to answer ($(cat "$T/replay.log"))" \
+	test $? -eq 0
+sleep 1
+check "and changes nothing: the device stays offline, nothing of it is published" \
+	not_seen_since all '^intercom/probe-dev(/availability online| \{)'
 
 echo "# the broker goes away and comes back empty"
 stop mosquitto TERM

@@ -7,8 +7,10 @@ to send it garbage, forgeries and replays.
 usage: probe.py garbage HOST:PORT COUNT
        probe.py unknown HOST:PORT
        probe.py wrongkey HOST:PORT ID
-       probe.py session HOST:PORT ID KEYHEX VALUE   (handshake, one reading,
-            replays, then a reading from a new source port: the base must follow)
+       probe.py session HOST:PORT ID KEYHEX VALUE [SAVE]   (handshake, one reading,
+            replays, then a reading from a new source port: the base must follow;
+            every datagram sent is written to SAVE, one hex line each)
+       probe.py replay HOST:PORT SAVE   (send a saved session again; print what came back)
 Prints one line per check; exits 1 if an expectation about the base failed.
 """
 import os
@@ -76,9 +78,44 @@ def wrongkey(base, dev_id):
         return 0
 
 
-def session(base, dev_id, key, value):
-    failed = 0
+class Recorder:
+    """Wraps a socket and keeps every datagram sent, for a replay later."""
+
+    def __init__(self, s, log):
+        self.s, self.log = s, log
+
+    def sendto(self, data, addr):
+        self.log.append(data)
+        return self.s.sendto(data, addr)
+
+    def recvfrom(self, n):
+        return self.s.recvfrom(n)
+
+
+def replay(base, path):
     s = sock()
+    s.settimeout(0.5)
+    sent = [bytes.fromhex(line.strip()) for line in open(path) if line.strip()]
+    for d in sent:
+        s.sendto(d, base)
+    answers = []
+    try:
+        while True:
+            data, _ = s.recvfrom(2000)
+            answers.append(ic.parse(data)[0]["type"])
+    except socket.timeout:
+        pass
+    names = {ic.WELCOME: "welcome", ic.RESET: "reset", ic.KEEPALIVE: "keepalive"}
+    print("replayed %d datagrams; answers: %s" % (len(sent), " ".join(names.get(t, str(t)) for t in answers) or "none"))
+    # A WELCOME to a replayed HELLO or a RESET is harmless: only the real
+    # device can use them. Anything else would be a session answering.
+    return 0 if all(t in (ic.WELCOME, ic.RESET) for t in answers) else 1
+
+
+def session(base, dev_id, key, value, save=None):
+    failed = 0
+    log = []
+    s = Recorder(sock(), log)
     sd = int.from_bytes(os.urandom(8), "big") | 1
     hello = hello_for(dev_id, key, sd)
     s.sendto(hello, base)
@@ -111,7 +148,7 @@ def session(base, dev_id, key, value):
     except socket.timeout:
         print("ok: replays unanswered")
     # Roam: the next datagram comes from another port; the base must answer there.
-    s2 = sock()
+    s2 = Recorder(sock(), log)
     seq += 1
     s2.sendto(ic.seal(k, ic.TO_BASE, ic.KEEPALIVE, dev_id, sb, seq, b""), base)
     try:
@@ -123,6 +160,9 @@ def session(base, dev_id, key, value):
         failed = 1
     seq += 1
     s2.sendto(ic.seal(k, ic.TO_BASE, ic.BYE, dev_id, sb, seq, b""), base)
+    if save:
+        with open(save, "w") as f:
+            f.write("".join(d.hex() + "\n" for d in log))
     return failed
 
 
@@ -138,7 +178,9 @@ def main(argv):
     if cmd == "wrongkey":
         return wrongkey(base, argv[3])
     if cmd == "session":
-        return session(base, argv[3], bytes.fromhex(argv[4]), float(argv[5]))
+        return session(base, argv[3], bytes.fromhex(argv[4]), float(argv[5]), argv[6] if len(argv) > 6 else None)
+    if cmd == "replay":
+        return replay(base, argv[3])
     sys.stderr.write(__doc__)
     return 2
 
