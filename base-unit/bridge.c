@@ -179,17 +179,21 @@ static void devices_changed(struct base *b)
 static void publish_metrics(struct base *b)
 {
 	cJSON *o = cJSON_CreateObject(), *drop, *res;
+	uint64_t lost = 0;
 	int online = 0;
 
 	if (!o)
 		return;
-	for (int i = 0; i < b->table.n; i++)
+	for (int i = 0; i < b->table.n; i++) {
 		online += b->table.devices[i].online;
+		lost += b->table.devices[i].peer.lost;
+	}
 	cJSON_AddNumberToObject(o, "uptime_s", (double)(now_ms() - b->started) / 1000);
 	cJSON_AddNumberToObject(o, "devices", b->table.n);
 	cJSON_AddNumberToObject(o, "devices_online", online);
 	cJSON_AddNumberToObject(o, "datagrams", (double)b->m.datagrams);
 	cJSON_AddNumberToObject(o, "readings", (double)b->m.readings);
+	cJSON_AddNumberToObject(o, "lost_in_transit", (double)lost);
 	cJSON_AddNumberToObject(o, "hellos", (double)b->m.hellos);
 	cJSON_AddNumberToObject(o, "sessions", (double)b->m.sessions);
 	cJSON_AddNumberToObject(o, "resets_sent", (double)b->m.resets_sent);

@@ -188,6 +188,12 @@ int ic_peer_receive(struct ic_peer *p, const struct ic_header *h, size_t hl,
 	if (ret != IC_OK)
 		return ret;
 	*newest = h->seq > p->rx.top;
+	/* A jump past the newest means datagrams lost on the way (or late: a
+	 * late one arriving later takes its count back). */
+	if (*newest)
+		p->lost += h->seq - p->rx.top - 1;
+	else if (p->lost)
+		p->lost--;
 	ic_replay_commit(&p->rx, h->seq);
 	return IC_OK;
 }

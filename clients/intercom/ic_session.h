@@ -60,6 +60,7 @@ struct ic_peer {
 	uint8_t key[IC_KEY_LEN];
 	uint64_t tx_seq;
 	struct ic_replay rx;
+	uint64_t lost;			/* datagrams the device sent that never arrived (sequence gaps) */
 	/* A handshake answered with WELCOME but not yet confirmed. */
 	bool pending;
 	uint64_t p_sd, p_sb, p_tx_seq, p_hello_seq;

@@ -77,5 +77,9 @@ check "frames still arrive over the lossy link ($(wc -l < "$T/frames.hex") of 3)
 bad=0
 while read -r hex; do echo "$hex" | xxd -r -p | djpeg > /dev/null 2>&1 || bad=$((bad + 1)); done < "$T/frames.hex"
 check "and every one published is whole (decodes with djpeg)" test "$bad" -eq 0
+lost=$(metric bridge lost_in_transit)
+datagrams=$(metric bridge datagrams)
+check "datagrams lost on the way are counted, not silently missing ($lost lost, $datagrams arrived)" \
+	test "${lost:-0}" -gt $(( ${datagrams:-0} / 10 ))
 incomplete=$(metric bridge frames_incomplete)
 check "the frames that lost a fragment were dropped and counted ($incomplete)" test "${incomplete:-0}" -gt 0

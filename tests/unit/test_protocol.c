@@ -243,6 +243,26 @@ static int deliver(struct ic_peer *p, const uint8_t *dg, size_t n)
 	return ic_peer_receive(p, &hdr, hl, dg, n, 99, body, &blen, &ev, &newest);
 }
 
+/* Sequence gaps count datagrams lost on the way; late ones give them back. */
+static void test_lost_count(void)
+{
+	struct ic_device d;
+	struct ic_peer p;
+	uint8_t dg[5][IC_MAX_DATAGRAM];
+	int n[5];
+
+	pair(&d, &p, DEV, 51, 52);
+	for (int i = 0; i < 5; i++)
+		n[i] = ic_device_seal(&d, IC_KEEPALIVE, NULL, 0, dg[i], sizeof(dg[i]));
+	CHECK_EQ(deliver(&p, dg[0], (size_t)n[0]), IC_OK);
+	CHECK_EQ(deliver(&p, dg[3], (size_t)n[3]), IC_OK);	/* two missing */
+	CHECK_EQ(p.lost, 2);
+	CHECK_EQ(deliver(&p, dg[1], (size_t)n[1]), IC_OK);	/* one was only late */
+	CHECK_EQ(p.lost, 1);
+	CHECK_EQ(deliver(&p, dg[4], (size_t)n[4]), IC_OK);
+	CHECK_EQ(p.lost, 1);
+}
+
 static void test_tampered_and_truncated(void)
 {
 	struct ic_device d;
@@ -642,6 +662,7 @@ const struct test_case protocol_tests[] = {
 	{ "vectors_keys_and_bodies", test_vectors_keys_and_bodies },
 	{ "vectors_session", test_vectors_session },
 	{ "tampered_and_truncated", test_tampered_and_truncated },
+	{ "lost_count", test_lost_count },
 	{ "oversized_and_garbage", test_oversized_and_garbage },
 	{ "replay_window", test_replay_window },
 	{ "wrong_key_and_impersonation", test_wrong_key_and_impersonation },
