@@ -1,4 +1,5 @@
 #include "bridge.h"
+#include "state.h"
 #include "log.h"
 #include "util.h"
 
@@ -67,11 +68,15 @@ int bridge_init(struct base *b)
 	b->jc = jpeg_checker_new();
 	if (!b->busy || !b->cams || !b->jc)
 		return -ENOMEM;
+	if (b->cfg.state_file[0])
+		state_load(&b->table, b->cfg.state_file);
 	return setup_cameras(b);
 }
 
 void bridge_free(struct base *b)
 {
+	if (b->state_dirty && b->cfg.state_file[0])
+		state_save(&b->table, b->cfg.state_file);
 	for (int i = 0; b->outage && i < b->outage_len; i++) {
 		struct outage_entry *e = &b->outage[(b->outage_head + i) % b->cfg.outage_buffer];
 		free(e->topic);
@@ -525,6 +530,8 @@ static void on_established(struct base *b, struct device *d)
 	addr_format(where, sizeof(where), (const struct sockaddr *)&d->addr);
 	log_info("device %s (%s, %d sensors, %d controls) connected from %s", d->peer.id,
 		 kind_name(d->info->hello.kind), d->info->hello.n_sensors, d->info->hello.n_controls, where);
+	if (changed)
+		b->state_dirty = true;
 	if (!d->online || changed) {
 		d->online = true;
 		publish_availability(b, d);
@@ -783,6 +790,10 @@ void bridge_tick(struct base *b, uint64_t now)
 	}
 	if (b->devices_dirty && mqtt_connected(b->mqtt))
 		publish_devices(b);
+	if (b->state_dirty && b->cfg.state_file[0]) {
+		state_save(&b->table, b->cfg.state_file);
+		b->state_dirty = false;
+	}
 	if (now >= b->next_metrics && mqtt_connected(b->mqtt)) {
 		publish_metrics(b);
 		b->next_metrics = now + (uint64_t)b->cfg.metrics_interval * 1000;

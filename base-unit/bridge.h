@@ -35,6 +35,7 @@ struct base {
 	struct metrics m;
 	uint64_t started, next_metrics;
 	bool devices_dirty;		/* P/bridge/devices is due (at most once a tick) */
+	bool state_dirty;		/* the state file is due (at most once a tick) */
 	uint64_t next_cmd_id;		/* wire ids: random start, so a restart does not reuse them */
 	struct device **busy;		/* devices with a command in flight (timers) */
 	int n_busy;

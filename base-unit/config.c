@@ -219,6 +219,7 @@ bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 	STR_KEY("mqtt_username", mqtt_username)
 	STR_KEY("mqtt_password", mqtt_password)
 	STR_KEY("mqtt_client_id", mqtt_client_id)
+	STR_KEY("state_file", state_file)
 	INT_KEY("udp_rcvbuf", udp_rcvbuf, 0, 1 << 30)
 	INT_KEY("keepalive", keepalive, 1, 3600)
 	INT_KEY("offline_after", offline_after, 2, 100)

@@ -36,6 +36,7 @@ struct base_config {
 	int command_retry_max_ms;	/* ... up to this, until the deadline */
 	int camera_interval_ms;		/* at most one P/<camera>/camera per this */
 	int outage_buffer;		/* device states kept while the broker is away */
+	char state_file[512];		/* "" for none */
 	bool mqtt_clean_session;	/* false: the broker keeps our subscriptions and queued sets */
 
 	char mqtt_host[256];
