@@ -85,6 +85,8 @@ $PY "$ROOT/tests/tools/probe.py" unknown "127.0.0.1:$UDP_PORT" >> "$T/probe.log"
 check "an unknown device gets no answer" test $? -eq 0
 $PY "$ROOT/tests/tools/probe.py" wrongkey "127.0.0.1:$UDP_PORT" cellar-thermo >> "$T/probe.log" 2>&1
 check "a hello under a wrong key gets no answer" test $? -eq 0
+$PY "$ROOT/tests/tools/probe.py" wrongkey "127.0.0.1:$UDP_PORT" cellar-thermo "$KEY_PROBE" >> "$T/probe.log" 2>&1
+check "a device's real key cannot speak for another device" test $? -eq 0
 sleep 1.5
 check "malformed datagrams are counted" test "$(metric all dropped.malformed)" -ge 250
 check "unknown devices are counted" test "$(metric all dropped.unknown_device)" -ge 1

@@ -6,7 +6,8 @@ to send it garbage, forgeries and replays.
 
 usage: probe.py garbage HOST:PORT COUNT
        probe.py unknown HOST:PORT
-       probe.py wrongkey HOST:PORT ID
+       probe.py wrongkey HOST:PORT ID [KEYHEX]   (a hello for ID under a random key, or
+            under KEYHEX: another device's real key)
        probe.py session HOST:PORT ID KEYHEX VALUE [SAVE]   (handshake, one reading,
             replays, then a reading from a new source port: the base must follow;
             every datagram sent is written to SAVE, one hex line each)
@@ -66,9 +67,9 @@ def unknown(base):
         return 0
 
 
-def wrongkey(base, dev_id):
+def wrongkey(base, dev_id, key=None):
     s = sock()
-    s.sendto(hello_for(dev_id, os.urandom(32), 6), base)
+    s.sendto(hello_for(dev_id, key or os.urandom(32), 6), base)
     try:
         s.recvfrom(2000)
         print("FAIL: the base answered a hello sealed with a wrong key")
@@ -176,7 +177,7 @@ def main(argv):
     if cmd == "unknown":
         return unknown(base)
     if cmd == "wrongkey":
-        return wrongkey(base, argv[3])
+        return wrongkey(base, argv[3], bytes.fromhex(argv[4]) if len(argv) > 4 else None)
     if cmd == "session":
         return session(base, argv[3], bytes.fromhex(argv[4]), float(argv[5]), argv[6] if len(argv) > 6 else None)
     if cmd == "replay":
