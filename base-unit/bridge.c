@@ -40,10 +40,8 @@ static int setup_cameras(struct base *b)
 				log_err("pull camera %s: cannot resolve '%s'", dc->id, dc->pull_addr);
 				return -EINVAL;
 			}
-			d->info = calloc(1, sizeof(*d->info));
-			if (!d->info)
+			if (device_set_info(d, &(struct ic_hello){ .kind = IC_KIND_CAMERA }) < 0)
 				return -ENOMEM;
-			d->info->hello.kind = IC_KIND_CAMERA;
 		}
 		if (dc->camera_port[0]) {
 			ret = camera_listen(d->cam, dc->camera_port);

@@ -2,6 +2,8 @@
 #include "util.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,25 +74,38 @@ struct device *device_table_find(const struct device_table *t, const char *id)
 	return NULL;
 }
 
+/* The bytes of a struct ic_hello up to its last announced control. */
+static size_t hello_size(const struct ic_hello *h)
+{
+	return offsetof(struct ic_hello, controls) + (size_t)h->n_controls * sizeof(h->controls[0]);
+}
+
+int device_set_info(struct device *d, const struct ic_hello *h)
+{
+	struct device_info *info = calloc(1, offsetof(struct device_info, hello) + hello_size(h));
+
+	if (!info)
+		return -ENOMEM;
+	memcpy(&info->hello, h, hello_size(h));
+	free(d->info);
+	d->info = info;
+	return 0;
+}
+
 int device_adopt_pending(struct device *d)
 {
+	int changed = 1;
+
 	if (!d->pending)
 		return 0;
-	if (d->info && memcmp(&d->info->hello, d->pending, sizeof(*d->pending)) == 0) {
-		free(d->pending);
-		d->pending = NULL;
-		return 0;
-	}
-	if (!d->info) {
-		d->info = calloc(1, sizeof(*d->info));
-		if (!d->info)
-			return -1;
-	}
-	memset(d->info, 0, sizeof(*d->info));
-	d->info->hello = *d->pending;
+	if (d->info && d->info->hello.n_controls == d->pending->n_controls &&
+	    memcmp(&d->info->hello, d->pending, hello_size(d->pending)) == 0)
+		changed = 0;	/* the same as before: keep its values */
+	else if (device_set_info(d, d->pending) < 0)
+		changed = -1;
 	free(d->pending);
 	d->pending = NULL;
-	return 1;
+	return changed;
 }
 
 const char *kind_name(uint8_t kind)

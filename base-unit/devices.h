@@ -17,13 +17,15 @@
 #include <sys/socket.h>
 
 /* What a device announced and its latest values. On the heap, so devices
- * that never spoke cost no more than their key. */
+ * that never spoke cost no more than their key; and allocated only as large as
+ * the controls it announced (hello is last, and a struct ic_control is big:
+ * a read unit's info takes ~1 KiB instead of ~4). Use device_set_info(). */
 struct device_info {
-	struct ic_hello hello;
 	double sensor[IC_MAX_SENSORS];
 	uint32_t have_sensor;		/* bit i: sensor[i] holds a reading */
 	double control[IC_MAX_CONTROLS];
 	uint32_t have_control;
+	struct ic_hello hello;		/* only controls[0 .. n_controls - 1] exist */
 };
 
 struct device {
@@ -51,6 +53,9 @@ struct device_table {
 int device_table_init(struct device_table *t, const struct base_config *c);
 void device_table_free(struct device_table *t);
 struct device *device_table_find(const struct device_table *t, const char *id);
+
+/* Replaces d->info with a fresh one holding h (values cleared). 0 or -ENOMEM. */
+int device_set_info(struct device *d, const struct ic_hello *h);
 
 /* Adopts d->pending as what the device exposes. Returns true when it differs
  * from what was known (values are then reset). -1 on OOM. */

@@ -83,9 +83,8 @@ int state_load(struct device_table *t, const char *path)
 
 		if (!d)
 			continue;	/* no longer configured */
-		if (!d->info && !(d->info = calloc(1, sizeof(*d->info))))
+		if (device_set_info(d, &found[i].h) < 0)
 			break;
-		d->info->hello = found[i].h;
 		restored++;
 	}
 	free(found);
