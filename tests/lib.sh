@@ -153,3 +153,19 @@ metrics_interval 1
 CONF
 }
 not_seen_since() { ! seen_since "$@"; }
+
+# test_broker [setup-broker options]: a broker of the project's broker-conf,
+# started for this test: on a free loopback port, or on 8883 inside $MQTT_NS
+# (free by construction: the namespace is the test's own). Sets BROKER,
+# MQTT_PORT and, outside a namespace, a free UDP_PORT for the base unit.
+test_broker() {
+	BROKER=$T/broker
+	if [ -n "${MQTT_NS:-}" ]; then
+		MQTT_PORT=8883
+	else
+		MQTT_PORT=$(free_port tcp)
+		UDP_PORT=$(free_port udp)
+	fi
+	broker_setup "$BROKER" --port "$MQTT_PORT" "$@"
+	broker_start mosquitto "$BROKER" "$MQTT_PORT" || { fail "the broker starts"; exit 1; }
+}

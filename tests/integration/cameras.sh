@@ -4,11 +4,7 @@
 # connection, raw TCP clients, and what is never let through.
 source "$(dirname "$0")/../lib.sh"
 
-BROKER=$T/broker
-MQTT_PORT=$(free_port tcp)
-UDP_PORT=$(free_port udp)
-broker_setup "$BROKER" --port "$MQTT_PORT"
-broker_start mosquitto "$BROKER" "$MQTT_PORT" || { fail "broker starts"; exit 1; }
+test_broker
 
 # Three JPEGs made with libjpeg-turbo's cjpeg, and a damaged one (a good one cut in half).
 for i in 1 2 3; do

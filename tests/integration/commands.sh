@@ -3,11 +3,7 @@
 # unit, is validated, applied once, acknowledged, answered exactly once.
 source "$(dirname "$0")/../lib.sh"
 
-BROKER=$T/broker
-MQTT_PORT=$(free_port tcp)
-UDP_PORT=$(free_port udp)
-broker_setup "$BROKER" --port "$MQTT_PORT"
-broker_start mosquitto "$BROKER" "$MQTT_PORT" || { fail "broker starts"; exit 1; }
+test_broker
 KEY=$("$BIN/base-unit" genkey)
 
 { base_conf 127.0.0.1:$UDP_PORT; cat <<CONF

@@ -16,10 +16,7 @@ CELLAR_NS="ic-cellar-$$"
 netns_new "$HOME_NS" && netns_new "$CELLAR_NS" &&
 	netns_link "$HOME_NS" 10.231.1.1/24 "$CELLAR_NS" 10.231.1.2/24 || { fail "the test bed is built"; exit 1; }
 MQTT_NS=$HOME_NS
-BROKER=$T/broker
-MQTT_PORT=8883		# free by construction: the namespace is new
-broker_setup "$BROKER" --port "$MQTT_PORT"
-broker_start mosquitto "$BROKER" "$MQTT_PORT" || { fail "broker starts"; exit 1; }
+test_broker
 KEY=$("$BIN/base-unit" genkey)
 KEY_CAM=$("$BIN/base-unit" genkey)
 { base_conf 10.231.1.1:47800; cat <<CONF

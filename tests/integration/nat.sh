@@ -24,10 +24,7 @@ netns_link "$CELLAR" 10.231.10.2/24 "$ROUTER" 10.231.10.1/24 &&
 check "home cannot reach into the cellar (no route)" bash -c "! ip netns exec $HOME_NS ping -c 1 -W 1 10.231.10.2 > /dev/null 2>&1"
 
 MQTT_NS=$HOME_NS
-BROKER=$T/broker
-MQTT_PORT=8883
-broker_setup "$BROKER" --port "$MQTT_PORT"
-broker_start mosquitto "$BROKER" "$MQTT_PORT" || { fail "broker starts"; exit 1; }
+test_broker
 KEY_T=$("$BIN/base-unit" genkey)
 KEY_R=$("$BIN/base-unit" genkey)
 { base_conf 10.231.30.1:47800; cat <<CONF

@@ -15,10 +15,7 @@ SITE="ic-site-$$" HUB="ic-hub-$$"
 netns_new "$SITE" && netns_new "$HUB" && netns_link "$HUB" 10.231.50.1/24 "$SITE" 10.231.50.2/24 ||
 	{ fail "the test bed is built"; exit 1; }
 MQTT_NS=$HUB
-BROKER=$T/broker
-MQTT_PORT=8883
-broker_setup "$BROKER" --port "$MQTT_PORT" --bind 0.0.0.0 --host 10.231.50.1
-broker_start mosquitto "$BROKER" "$MQTT_PORT" || { fail "broker starts"; exit 1; }
+test_broker --bind 0.0.0.0 --host 10.231.50.1
 KEY=$("$BIN/base-unit" genkey)
 { base_conf 127.0.0.1:47800 | sed 's/^mqtt_host .*/mqtt_host 10.231.50.1/'; cat <<CONF
 mqtt_keepalive 5

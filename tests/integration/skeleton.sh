@@ -4,11 +4,7 @@
 # device. Everything on loopback, on free ports.
 source "$(dirname "$0")/../lib.sh"
 
-BROKER=$T/broker
-MQTT_PORT=$(free_port tcp)
-UDP_PORT=$(free_port udp)
-broker_setup "$BROKER" --port "$MQTT_PORT"
-broker_start mosquitto "$BROKER" "$MQTT_PORT" || { fail "broker starts"; exit 1; }
+test_broker
 
 KEY_THERMO=$("$BIN/base-unit" genkey)
 KEY_PROBE=$("$BIN/base-unit" genkey)

@@ -19,10 +19,7 @@ if ! ip netns exec "$CELLAR" tc qdisc add dev "$IFACE" root tbf rate 256kbit bur
 	exit 0
 fi
 MQTT_NS=$HOME_NS
-BROKER=$T/broker
-MQTT_PORT=8883
-broker_setup "$BROKER" --port "$MQTT_PORT"
-broker_start mosquitto "$BROKER" "$MQTT_PORT" || { fail "broker starts"; exit 1; }
+test_broker
 KEY_R=$("$BIN/base-unit" genkey)
 KEY_C=$("$BIN/base-unit" genkey)
 { base_conf 10.231.60.1:47800; cat <<CONF

@@ -42,10 +42,7 @@ check "the tunnel carries traffic" bash -c "ip netns exec $CELLAR ping -c 1 -W 3
 rx_before=$(ip netns exec "$HOME_NS" wg show "$WGH" transfer | awk '{print $2}')
 
 MQTT_NS=$HOME_NS
-BROKER=$T/broker
-MQTT_PORT=8883
-broker_setup "$BROKER" --port "$MQTT_PORT"
-broker_start mosquitto "$BROKER" "$MQTT_PORT" || { fail "broker starts"; exit 1; }
+test_broker
 KEY_T=$("$BIN/base-unit" genkey)
 KEY_R=$("$BIN/base-unit" genkey)
 { base_conf 10.232.0.1:47800; cat <<CONF
