@@ -57,8 +57,8 @@ static int handshake(struct sim *s, const struct sockaddr_storage *base, socklen
 	uint8_t hb[IC_BODY_MAX], out[IC_MAX_DATAGRAM], in[IC_MAX_DATAGRAM + 1], body[IC_MAX_DATAGRAM];
 	int hn, n;
 
-	strcpy(h.sensors[0].name, "t");
-	strcpy(h.sensors[0].unit, "us");
+	snprintf(h.sensors[0].name, sizeof(h.sensors[0].name), "%s", "t");
+	snprintf(h.sensors[0].unit, sizeof(h.sensors[0].unit), "%s", "us");
 	hn = ic_hello_encode(hb, sizeof(hb), &h);
 	for (int attempt = 0; attempt < 5; attempt++) {
 		struct pollfd p = { .fd = s->fd, .events = POLLIN };

@@ -10,6 +10,7 @@
  */
 #include "ic_session.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +35,7 @@ static void setup(void)
 
 	for (int i = 0; i < IC_KEY_LEN; i++)
 		psk[i] = (uint8_t)i;
-	strcpy(h.sensors[0].name, "temperature");
+	snprintf(h.sensors[0].name, sizeof(h.sensors[0].name), "%s", "temperature");
 	ic_peer_init(&peer, "cellar-thermo", psk);
 	ic_device_init(&dev, "cellar-thermo", psk);
 	ic_device_restart(&dev, 0x0102030405060708ull);

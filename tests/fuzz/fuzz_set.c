@@ -5,6 +5,7 @@
  */
 #include "commands.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -20,18 +21,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		h.kind = IC_KIND_UPDATABLE;
 		h.keepalive = 15;
 		h.n_controls = 3;
-		strcpy(h.controls[0].name, "light");
+		snprintf(h.controls[0].name, sizeof(h.controls[0].name), "%s", "light");
 		h.controls[0].type = IC_SWITCH;
-		strcpy(h.controls[1].name, "throttle");
+		snprintf(h.controls[1].name, sizeof(h.controls[1].name), "%s", "throttle");
 		h.controls[1].type = IC_RANGE;
 		h.controls[1].min = -100;
 		h.controls[1].max = 100;
 		h.controls[1].step = 0.5;
-		strcpy(h.controls[2].name, "mode");
+		snprintf(h.controls[2].name, sizeof(h.controls[2].name), "%s", "mode");
 		h.controls[2].type = IC_ENUM;
 		h.controls[2].n_values = 2;
-		strcpy(h.controls[2].values[0], "eco");
-		strcpy(h.controls[2].values[1], "full");
+		snprintf(h.controls[2].values[0], sizeof(h.controls[2].values[0]), "%s", "eco");
+		snprintf(h.controls[2].values[1], sizeof(h.controls[2].values[1]), "%s", "full");
 	}
 	if (set_parse(&h, data, size, &c, err, sizeof(err))) {
 		if (!cmd_queue_add(&q, &c))

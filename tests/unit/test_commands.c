@@ -10,18 +10,18 @@ static struct ic_hello lamp(void)
 {
 	struct ic_hello h = { .kind = IC_KIND_UPDATABLE, .keepalive = 15, .n_controls = 4 };
 
-	strcpy(h.controls[0].name, "light");
+	snprintf(h.controls[0].name, sizeof(h.controls[0].name), "%s", "light");
 	h.controls[0].type = IC_SWITCH;
-	strcpy(h.controls[1].name, "brightness");
+	snprintf(h.controls[1].name, sizeof(h.controls[1].name), "%s", "brightness");
 	h.controls[1].type = IC_RANGE;
 	h.controls[1].max = 255;
 	h.controls[1].step = 1;
-	strcpy(h.controls[2].name, "mode");
+	snprintf(h.controls[2].name, sizeof(h.controls[2].name), "%s", "mode");
 	h.controls[2].type = IC_ENUM;
 	h.controls[2].n_values = 2;
-	strcpy(h.controls[2].values[0], "eco");
-	strcpy(h.controls[2].values[1], "full");
-	strcpy(h.controls[3].name, "throttle");
+	snprintf(h.controls[2].values[0], sizeof(h.controls[2].values[0]), "%s", "eco");
+	snprintf(h.controls[2].values[1], sizeof(h.controls[2].values[1]), "%s", "full");
+	snprintf(h.controls[3].name, sizeof(h.controls[3].name), "%s", "throttle");
 	h.controls[3].type = IC_RANGE;
 	h.controls[3].min = -100;
 	h.controls[3].max = 100;

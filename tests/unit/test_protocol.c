@@ -69,10 +69,10 @@ static struct ic_hello thermo_hello(void)
 {
 	struct ic_hello h = { .kind = IC_KIND_READ, .keepalive = 15, .n_sensors = 2 };
 
-	strcpy(h.sensors[0].name, "temperature");
-	strcpy(h.sensors[0].unit, "\xc2\xb0" "C");
-	strcpy(h.sensors[1].name, "humidity");
-	strcpy(h.sensors[1].unit, "%");
+	snprintf(h.sensors[0].name, sizeof(h.sensors[0].name), "%s", "temperature");
+	snprintf(h.sensors[0].unit, sizeof(h.sensors[0].unit), "%s", "\xc2\xb0" "C");
+	snprintf(h.sensors[1].name, sizeof(h.sensors[1].name), "%s", "humidity");
+	snprintf(h.sensors[1].unit, sizeof(h.sensors[1].unit), "%s", "%");
 	return h;
 }
 
@@ -189,7 +189,7 @@ static void test_vectors_session(void)
 
 	/* RESET for a session the base does not know, answering seq 7 */
 	memset(&hdr, 0, sizeof(hdr));
-	strcpy(hdr.id, DEV);
+	snprintf(hdr.id, sizeof(hdr.id), "%s", DEV);
 	hdr.session = SB;
 	hdr.seq = 7;
 	n = ic_peer_reset(&p, &hdr, out, sizeof(out));
@@ -497,9 +497,9 @@ static void test_bodies(void)
 	CHECK_EQ(ic_hello_decode(&got, b, (size_t)n), IC_ERR_BODY);
 	b[0] = IC_KIND_READ;
 	/* a bad name */
-	strcpy(h.sensors[1].name, "Hum idity");
+	snprintf(h.sensors[1].name, sizeof(h.sensors[1].name), "%s", "Hum idity");
 	CHECK_EQ(ic_hello_encode(b, sizeof(b), &h), IC_ERR_BODY);
-	strcpy(h.sensors[1].name, "temperature");	/* duplicate names */
+	snprintf(h.sensors[1].name, sizeof(h.sensors[1].name), "%s", "temperature");	/* duplicate names */
 	n = ic_hello_encode(b, sizeof(b), &h);
 	CHECK_EQ(ic_hello_decode(&got, b, (size_t)n), IC_ERR_BODY);
 	/* readings: exact length, finite values only */
@@ -541,19 +541,19 @@ static struct ic_hello lights_hello(void)
 {
 	struct ic_hello h = { .kind = IC_KIND_UPDATABLE, .keepalive = 15, .n_controls = 3 };
 
-	strcpy(h.controls[0].name, "light");
+	snprintf(h.controls[0].name, sizeof(h.controls[0].name), "%s", "light");
 	h.controls[0].type = IC_SWITCH;
-	strcpy(h.controls[1].name, "brightness");
+	snprintf(h.controls[1].name, sizeof(h.controls[1].name), "%s", "brightness");
 	h.controls[1].type = IC_RANGE;
 	h.controls[1].min = 0;
 	h.controls[1].max = 255;
 	h.controls[1].step = 1;
-	strcpy(h.controls[2].name, "mode");
+	snprintf(h.controls[2].name, sizeof(h.controls[2].name), "%s", "mode");
 	h.controls[2].type = IC_ENUM;
 	h.controls[2].n_values = 3;
-	strcpy(h.controls[2].values[0], "off");
-	strcpy(h.controls[2].values[1], "eco");
-	strcpy(h.controls[2].values[2], "full");
+	snprintf(h.controls[2].values[0], sizeof(h.controls[2].values[0]), "%s", "off");
+	snprintf(h.controls[2].values[1], sizeof(h.controls[2].values[1]), "%s", "eco");
+	snprintf(h.controls[2].values[2], sizeof(h.controls[2].values[2]), "%s", "full");
 	return h;
 }
 
@@ -585,7 +585,7 @@ static void test_vectors_controls(void)
 	CHECK(ad.id == a.id && ad.status == IC_ACK_OK && ad.error[0] == 0 && ad.state.n == 3);
 	a.id++;
 	a.status = IC_ACK_REJECTED;
-	strcpy(a.error, "overheated");
+	snprintf(a.error, sizeof(a.error), "%s", "overheated");
 	n = ic_ack_encode(b, sizeof(b), &a);
 	check_vector("body_ack_rejected", b, n);
 	CHECK_EQ(ic_ack_decode(&ad, b, (size_t)n), IC_OK);
@@ -636,10 +636,10 @@ static void test_control_values(void)
 	h.controls[1].step = 0;
 	CHECK_EQ(ic_hello_encode(b, sizeof(b), &h), IC_ERR_BODY);
 	h = lights_hello();
-	strcpy(h.controls[2].values[1], "off");	/* duplicate enum value */
+	snprintf(h.controls[2].values[1], sizeof(h.controls[2].values[1]), "%s", "off");	/* duplicate enum value */
 	CHECK_EQ(ic_hello_encode(b, sizeof(b), &h), IC_ERR_BODY);
 	h = lights_hello();
-	strcpy(h.controls[2].values[1], "a\"b");
+	snprintf(h.controls[2].values[1], sizeof(h.controls[2].values[1]), "%s", "a\"b");
 	CHECK_EQ(ic_hello_encode(b, sizeof(b), &h), IC_ERR_BODY);
 	/* a unit that is not UTF-8 is refused by the decoder */
 	{
