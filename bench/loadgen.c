@@ -3,6 +3,9 @@
  * each from its own UDP socket (its own address as the base unit sees it).
  *
  *   loadgen keys N FILE            write N "device ID KEY" lines (a base-unit config fragment)
+ *   loadgen serve BASE FILE SECONDS
+ *       every device in FILE becomes an updatable unit with one switch
+ *       ("light") that acknowledges every command, for SECONDS.
  *   loadgen run BASE FILE TOTAL RATE
  *       handshake every device in FILE with the base unit at BASE, then send
  *       TOTAL readings round-robin at RATE per second (0: as fast as possible).
@@ -51,7 +54,7 @@ static int cmd_keys(int n, const char *path)
 	return 0;
 }
 
-static int handshake(struct sim *s, const struct sockaddr_storage *base, socklen_t bl)
+static int handshake(struct sim *s, const struct sockaddr_storage *base, socklen_t bl, bool updatable)
 {
 	struct ic_hello h = { .kind = IC_KIND_READ, .keepalive = 120, .n_sensors = 1 };
 	uint8_t hb[IC_BODY_MAX], out[IC_MAX_DATAGRAM], in[IC_MAX_DATAGRAM + 1], body[IC_MAX_DATAGRAM];
@@ -59,6 +62,13 @@ static int handshake(struct sim *s, const struct sockaddr_storage *base, socklen
 
 	snprintf(h.sensors[0].name, sizeof(h.sensors[0].name), "%s", "t");
 	snprintf(h.sensors[0].unit, sizeof(h.sensors[0].unit), "%s", "us");
+	if (updatable) {
+		h.kind = IC_KIND_UPDATABLE;
+		h.n_sensors = 0;
+		h.n_controls = 1;
+		snprintf(h.controls[0].name, sizeof(h.controls[0].name), "%s", "light");
+		h.controls[0].type = IC_SWITCH;
+	}
 	hn = ic_hello_encode(hb, sizeof(hb), &h);
 	for (int attempt = 0; attempt < 5; attempt++) {
 		struct pollfd p = { .fd = s->fd, .events = POLLIN };
@@ -81,6 +91,100 @@ static int handshake(struct sim *s, const struct sockaddr_storage *base, socklen
 		}
 	}
 	return -1;
+}
+
+static int load_sims(const char *base_text, const char *path, struct sockaddr_storage *base, socklen_t *bl,
+		     struct sim **out)
+{
+	struct sim *sims = NULL;
+	int n = 0, cap = 0;
+	char line[256], id[64], hex[80];
+	FILE *f = fopen(path, "r");
+	struct rlimit rl;
+
+	if (!f || addr_parse(base, bl, base_text, false) < 0)
+		return -1;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	while (fgets(line, sizeof(line), f)) {
+		uint8_t psk[32];
+
+		if (sscanf(line, "device %63s %79s", id, hex) != 2 || !key_from_hex(psk, hex))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			sims = realloc(sims, (size_t)cap * sizeof(*sims));
+		}
+		ic_device_init(&sims[n].dev, id, psk);
+		if (udp_open(&sims[n].fd, base->ss_family, NULL, 0, 0, NULL) < 0)
+			return -1;
+		n++;
+	}
+	fclose(f);
+	*out = sims;
+	return n;
+}
+
+/* Acknowledge every command, as a simulated switch, for a while. */
+static int cmd_serve(const char *base_text, const char *path, int seconds)
+{
+	struct sockaddr_storage base;
+	socklen_t bl;
+	struct sim *sims;
+	struct pollfd *p;
+	double light[4096] = { 0 };
+	long served = 0, dups = 0;
+	int n = load_sims(base_text, path, &base, &bl, &sims), failed = 0;
+	double end;
+	static uint64_t last_id[4096];
+
+	if (n <= 0 || n > 4096) {
+		fprintf(stderr, "loadgen: bad arguments\n");
+		return 2;
+	}
+	for (int i = 0; i < n; i++)
+		failed += handshake(&sims[i], &base, bl, true) < 0;
+	p = calloc((size_t)n, sizeof(*p));
+	for (int i = 0; i < n; i++)
+		p[i] = (struct pollfd){ .fd = sims[i].fd, .events = POLLIN };
+	printf("ready %d\n", n - failed);
+	fflush(stdout);
+	end = now_us_wall() + seconds * 1e6;
+	while (now_us_wall() < end) {
+		if (poll(p, (nfds_t)n, 100) <= 0)
+			continue;
+		for (int i = 0; i < n; i++) {
+			uint8_t in[IC_MAX_DATAGRAM + 1], body[IC_MAX_DATAGRAM], out[IC_MAX_DATAGRAM], ab[IC_BODY_MAX];
+			struct ic_command c;
+			struct ic_ack a = { 0 };
+			size_t blen;
+			uint8_t type;
+			ssize_t r;
+			int len;
+
+			if (!(p[i].revents & POLLIN))
+				continue;
+			while ((r = recv(sims[i].fd, in, sizeof(in), MSG_DONTWAIT)) > 0) {
+				if (ic_device_receive(&sims[i].dev, in, (size_t)r, &type, body, &blen) != IC_OK ||
+				    type != IC_COMMAND || ic_command_decode(&c, body, blen) != IC_OK)
+					continue;
+				if (c.id == last_id[i])
+					dups++;
+				else if (c.set.n == 1)
+					light[i] = c.set.values[0].value, served++;
+				last_id[i] = c.id;
+				a.id = c.id;
+				a.state.n = 1;
+				a.state.values[0].value = light[i];
+				len = ic_ack_encode(ab, sizeof(ab), &a);
+				len = ic_device_seal(&sims[i].dev, IC_ACK, ab, (size_t)len, out, sizeof(out));
+				sendto(sims[i].fd, out, (size_t)len, 0, (const struct sockaddr *)&base, bl);
+			}
+		}
+	}
+	printf("{\"devices\":%d,\"handshake_failed\":%d,\"served\":%ld,\"duplicates\":%ld}\n", n, failed, served, dups);
+	return 0;
 }
 
 static int cmd_run(const char *base_text, const char *path, long total, double rate)
@@ -122,7 +226,7 @@ static int cmd_run(const char *base_text, const char *path, long total, double r
 	fclose(f);
 	hs0 = now_us_wall();
 	for (int i = 0; i < n; i++)
-		failed += handshake(&sims[i], &base, bl) < 0;
+		failed += handshake(&sims[i], &base, bl, false) < 0;
 	t0 = now_us_wall();
 	for (long k = 0; k < total; k++) {
 		struct sim *s = &sims[k % n];
@@ -163,6 +267,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "keys"))
 		return cmd_keys(atoi(argv[2]), argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "serve"))
+		return cmd_serve(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 6 && !strcmp(argv[1], "run"))
 		return cmd_run(argv[2], argv[3], atol(argv[4]), atof(argv[5]));
 	fprintf(stderr, "usage: loadgen keys N FILE | loadgen run BASE FILE TOTAL RATE\n");

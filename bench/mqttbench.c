@@ -11,7 +11,9 @@
  *   mqttbench echo HOST PORT CAFILE USER PASSFILE REQ RESP
  *       the baseline of a command round trip: answer every message on REQ
  *       carrying "id":"X" with {"id":"X","status":"ok"} on RESP. Runs until killed.
- *   mqttbench rtt HOST PORT CAFILE USER PASSFILE REQ RESP COUNT WINDOW
+ *   mqttbench rtt HOST PORT CAFILE USER PASSFILE REQ RESP COUNT WINDOW [DEVICES]
+ *       (with DEVICES, REQ is a format like bench/sim%05ld/set and request i
+ *       goes to device i mod DEVICES)
  *       publish COUNT requests {"light":"ON"|"OFF","id":"N"} on REQ, at most
  *       WINDOW unanswered at a time, and time each until its answer with the
  *       same id arrives on RESP with "status":"ok". Prints one JSON line.
@@ -249,7 +251,8 @@ static int echo(char **argv)
 static int rtt(char **argv)
 {
 	struct mosquitto *m = connect_to(argv, 0);
-	long count = atol(argv[9]), window = atol(argv[10]);
+	long count = atol(argv[9]), window = atol(argv[10]), devices = argv[11] ? atol(argv[11]) : 0;
+	char topic[256];
 	double t0, t1;
 	char payload[128];
 
@@ -276,8 +279,17 @@ static int rtt(char **argv)
 		}
 		sent_at[i] = now_us();
 		pthread_mutex_unlock(&lock);
-		n = snprintf(payload, sizeof(payload), "{\"light\":\"%s\",\"id\":\"%ld\"}", i % 2 ? "OFF" : "ON", i);
-		mosquitto_publish(m, NULL, argv[7], n, payload, 1, false);
+		n = snprintf(payload, sizeof(payload), "{\"light\":\"%s\",\"id\":\"%ld\"}",
+			     devices ? (i / devices) % 2 ? "OFF" : "ON" : i % 2 ? "OFF" : "ON", i);
+		if (devices) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+			snprintf(topic, sizeof(topic), argv[7], i % devices);
+#pragma GCC diagnostic pop
+		} else {
+			snprintf(topic, sizeof(topic), "%s", argv[7]);
+		}
+		mosquitto_publish(m, NULL, topic, n, payload, 1, false);
 	}
 	pthread_mutex_lock(&lock);
 	while (answers < count) {
@@ -304,7 +316,7 @@ int main(int argc, char **argv)
 	mosquitto_lib_init();
 	if (argc == 9 && !strcmp(argv[1], "echo"))
 		return echo(argv);
-	if (argc == 11 && !strcmp(argv[1], "rtt"))
+	if ((argc == 11 || argc == 12) && !strcmp(argv[1], "rtt"))
 		return rtt(argv);
 	if (argc == 10 && !strcmp(argv[1], "count"))
 		return count(argv);
