@@ -192,38 +192,15 @@ static int cmd_run(const char *base_text, const char *path, long total, double r
 	struct sockaddr_storage base;
 	socklen_t bl;
 	struct sim *sims = NULL;
-	int n = 0, cap = 0, failed = 0;
-	char line[256], id[64], hex[80];
-	FILE *f = fopen(path, "r");
-	struct rlimit rl;
+	int n = load_sims(base_text, path, &base, &bl, &sims), failed = 0;
 	double t0, t1, hs0;
 	long sent = 0, send_errors = 0;
 	uint8_t out[IC_MAX_DATAGRAM], body[16];
 
-	if (!f || addr_parse(&base, &bl, base_text, false) < 0) {
-		fprintf(stderr, "loadgen: bad arguments\n");
+	if (n <= 0) {
+		fprintf(stderr, "loadgen: bad arguments, or out of sockets: %s\n", strerror(errno));
 		return 2;
 	}
-	getrlimit(RLIMIT_NOFILE, &rl);
-	rl.rlim_cur = rl.rlim_max;
-	setrlimit(RLIMIT_NOFILE, &rl);
-	while (fgets(line, sizeof(line), f)) {
-		uint8_t psk[32];
-
-		if (sscanf(line, "device %63s %79s", id, hex) != 2 || !key_from_hex(psk, hex))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			sims = realloc(sims, (size_t)cap * sizeof(*sims));
-		}
-		ic_device_init(&sims[n].dev, id, psk);
-		if (udp_open(&sims[n].fd, base.ss_family, NULL, 0, 0, NULL) < 0) {
-			fprintf(stderr, "loadgen: out of sockets at %d: %s\n", n, strerror(errno));
-			return 1;
-		}
-		n++;
-	}
-	fclose(f);
 	hs0 = now_us_wall();
 	for (int i = 0; i < n; i++)
 		failed += handshake(&sims[i], &base, bl, false) < 0;
