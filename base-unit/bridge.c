@@ -194,41 +194,33 @@ static void publish_metrics(struct base *b)
 	cJSON_AddNumberToObject(o, "uptime_s", (double)(now_ms() - b->started) / 1000);
 	cJSON_AddNumberToObject(o, "devices", b->table.n);
 	cJSON_AddNumberToObject(o, "devices_online", online);
-	cJSON_AddNumberToObject(o, "datagrams", (double)b->m.datagrams);
-	cJSON_AddNumberToObject(o, "readings", (double)b->m.readings);
-	cJSON_AddNumberToObject(o, "lost_in_transit", (double)lost);
-	cJSON_AddNumberToObject(o, "hellos", (double)b->m.hellos);
-	cJSON_AddNumberToObject(o, "sessions", (double)b->m.sessions);
-	cJSON_AddNumberToObject(o, "resets_sent", (double)b->m.resets_sent);
-	cJSON_AddNumberToObject(o, "sets", (double)b->m.sets);
-	cJSON_AddNumberToObject(o, "retransmits", (double)b->m.retransmits);
+	/* counters, in tables: one line each, in the order they are published */
+	const struct { const char *name; uint64_t v; } top[] = {
+		{ "datagrams", b->m.datagrams }, { "readings", b->m.readings }, { "states", b->m.states },
+		{ "keepalives", b->m.keepalives }, { "byes", b->m.byes }, { "lost_in_transit", lost },
+		{ "hellos", b->m.hellos }, { "sessions", b->m.sessions }, { "resets_sent", b->m.resets_sent },
+		{ "sets", b->m.sets }, { "retransmits", b->m.retransmits },
+		{ "frames", b->cam_stats.frames }, { "frames_incomplete", b->cam_stats.incomplete },
+		{ "frames_corrupt", b->cam_stats.corrupt }, { "frames_stale", b->cam_stats.stale },
+		{ "frames_too_big", b->cam_stats.too_big }, { "pulls_failed", b->cam_stats.pulls_failed },
+		{ "camera_clients", b->cam_stats.clients }, { "outage_buffered", (uint64_t)b->outage_len },
+		{ "outage_delivered", b->outage_delivered }, { "outage_dropped", b->outage_dropped },
+		{ "mqtt_reconnects", mqtt_reconnects(b->mqtt) }, { "udp_rcvbuf", (uint64_t)b->rcvbuf },
+	}, dropped[] = {
+		{ "malformed", b->m.malformed }, { "unknown_device", b->m.unknown_device },
+		{ "auth_failed", b->m.auth_failed }, { "replayed", b->m.replayed },
+		{ "unknown_session", b->m.unknown_session }, { "bad_body", b->m.bad_body },
+		{ "stale", b->m.stale }, { "send_failed", b->m.send_failed }, { "kernel", b->m.kernel_drops },
+	};
+
+	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
+		cJSON_AddNumberToObject(o, top[i].name, (double)top[i].v);
 	res = cJSON_AddObjectToObject(o, "results");
 	for (int i = 0; res && i < 5; i++)
 		cJSON_AddNumberToObject(res, result_names[i], (double)b->m.results[i]);
-	cJSON_AddNumberToObject(o, "frames", (double)b->cam_stats.frames);
-	cJSON_AddNumberToObject(o, "frames_incomplete", (double)b->cam_stats.incomplete);
-	cJSON_AddNumberToObject(o, "frames_corrupt", (double)b->cam_stats.corrupt);
-	cJSON_AddNumberToObject(o, "frames_stale", (double)b->cam_stats.stale);
-	cJSON_AddNumberToObject(o, "frames_too_big", (double)b->cam_stats.too_big);
-	cJSON_AddNumberToObject(o, "pulls_failed", (double)b->cam_stats.pulls_failed);
-	cJSON_AddNumberToObject(o, "camera_clients", (double)b->cam_stats.clients);
-	cJSON_AddNumberToObject(o, "outage_buffered", b->outage_len);
-	cJSON_AddNumberToObject(o, "outage_delivered", (double)b->outage_delivered);
-	cJSON_AddNumberToObject(o, "outage_dropped", (double)b->outage_dropped);
-	cJSON_AddNumberToObject(o, "mqtt_reconnects", mqtt_reconnects(b->mqtt));
-	cJSON_AddNumberToObject(o, "udp_rcvbuf", b->rcvbuf);
 	drop = cJSON_AddObjectToObject(o, "dropped");
-	if (drop) {
-		cJSON_AddNumberToObject(drop, "malformed", (double)b->m.malformed);
-		cJSON_AddNumberToObject(drop, "unknown_device", (double)b->m.unknown_device);
-		cJSON_AddNumberToObject(drop, "auth_failed", (double)b->m.auth_failed);
-		cJSON_AddNumberToObject(drop, "replayed", (double)b->m.replayed);
-		cJSON_AddNumberToObject(drop, "unknown_session", (double)b->m.unknown_session);
-		cJSON_AddNumberToObject(drop, "bad_body", (double)b->m.bad_body);
-		cJSON_AddNumberToObject(drop, "stale", (double)b->m.stale);
-		cJSON_AddNumberToObject(drop, "send_failed", (double)b->m.send_failed);
-		cJSON_AddNumberToObject(drop, "kernel", (double)b->m.kernel_drops);
-	}
+	for (size_t i = 0; drop && i < sizeof(dropped) / sizeof(dropped[0]); i++)
+		cJSON_AddNumberToObject(drop, dropped[i].name, (double)dropped[i].v);
 	publish_string(b, "bridge/metrics", cJSON_PrintUnformatted(o), true);
 	cJSON_Delete(o);
 }

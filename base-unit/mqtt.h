@@ -27,7 +27,7 @@ struct mqtt *mqtt_start(const struct base_config *c, mqtt_up_fn on_up, mqtt_mess
 			void *ctx);
 void mqtt_stop(struct mqtt *q);		/* publishes offline, disconnects, frees; NULL-safe */
 
-/* Poll integration: fills *pfd (fd -1 when no socket) and returns true. */
+/* Poll integration: fills *pfd (fd -1 while there is no socket to watch). */
 void mqtt_pollfd(struct mqtt *q, struct pollfd *pfd);
 void mqtt_handle(struct mqtt *q, short revents);
 /* Once a second, and whenever mqtt_next_ms() has passed. */
