@@ -10,7 +10,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
            -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -MMD -MP \
-           -Iclients/intercom -Iclients/common -Ibase-unit -Iclients/updatable-unit
+           -Iclients/intercom -Iclients/common -Ibase-unit -Iclients/updatable-unit -Idashboard
 LDLIBS  ?=
 BUILD   ?= build
 SAN     ?=
@@ -31,14 +31,16 @@ BASE_SRC    := $(wildcard base-unit/*.c)
 READ_SRC    := $(wildcard clients/read-unit/*.c)
 UPD_SRC     := $(wildcard clients/updatable-unit/*.c)
 CAM_SRC     := $(wildcard clients/camera-unit/*.c)
+DASH_SRC    := $(wildcard dashboard/*.c)
 UNIT_SRC    := $(wildcard tests/unit/*.c) base-unit/config.c base-unit/commands.c base-unit/frames.c \
-               clients/updatable-unit/controls.c
+               clients/updatable-unit/controls.c dashboard/parse.c dashboard/auth.c dashboard/settings.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_IC  := $(BUILD)/libintercom.a
 LIB_COM := $(BUILD)/libcommon.a
-PROGRAMS := $(BUILD)/base-unit $(BUILD)/read-unit $(BUILD)/updatable-unit $(BUILD)/camera-unit
+PROGRAMS := $(BUILD)/base-unit $(BUILD)/read-unit $(BUILD)/updatable-unit $(BUILD)/camera-unit \
+            $(BUILD)/dashboard
 BENCH_TOOLS := $(BUILD)/loadgen $(BUILD)/mqttbench
 
 CRYPTO_LIBS := -lmbedcrypto
@@ -73,9 +75,16 @@ $(BUILD)/camera-unit: $(call obj,$(CAM_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lturbojpeg $(CRYPTO_LIBS) -lm $(LDLIBS)
 
+$(BUILD)/dashboard: $(call obj,$(DASH_SRC)) $(LIB_COM) $(LIB_IC)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lmosquitto -lcjson $(CRYPTO_LIBS) -lpthread -lm $(LDLIBS)
+
+# The dashboard serves its files from the source tree unless its config says otherwise.
+$(BUILD)/obj/dashboard/settings.o: CFLAGS += -DDASHBOARD_STATIC_DIR='"$(abspath dashboard/static)"'
+
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcjson -lgpiod -lturbojpeg $(CRYPTO_LIBS) -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcjson -lgpiod -lturbojpeg $(CRYPTO_LIBS) -lpthread -lm $(LDLIBS)
 
 $(BUILD)/loadgen: $(call obj,bench/loadgen.c) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
@@ -88,7 +97,7 @@ $(BUILD)/mqttbench: $(call obj,bench/mqttbench.c)
 # Debian packages the build and the tests need; installed only when missing.
 DEB_PKGS := gcc make libmosquitto-dev mosquitto mosquitto-clients libcjson-dev libgpiod-dev \
             libturbojpeg0-dev libjpeg-turbo-progs \
-            libmbedtls-dev openssl python3 python3-cryptography clang \
+            libmbedtls-dev libmicrohttpd-dev openssl python3 python3-cryptography clang \
             libclang-rt-14-dev procps iproute2 iptables conntrack iputils-ping netcat-openbsd wireguard-go wireguard-tools xxd
 deps:
 	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

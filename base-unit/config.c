@@ -43,28 +43,6 @@ void base_config_free(struct base_config *c)
 	c->n_devices = c->cap_devices = 0;
 }
 
-/* Topic prefix: one or more levels of A-Z a-z 0-9 _ -, no wildcards. */
-bool prefix_valid(const char *p)
-{
-	size_t level = 0;
-
-	if (!*p || strlen(p) > PREFIX_MAX)
-		return false;
-	for (; *p; p++) {
-		if (*p == '/') {
-			if (level == 0)
-				return false;
-			level = 0;
-			continue;
-		}
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      *p == '_' || *p == '-'))
-			return false;
-		level++;
-	}
-	return level > 0;
-}
-
 static bool copy_string(char *dst, size_t cap, const struct conf_line *l, char *err, size_t errlen)
 {
 	if (strlen(l->argv[1]) >= cap) {
@@ -72,27 +50,6 @@ static bool copy_string(char *dst, size_t cap, const struct conf_line *l, char *
 		return false;
 	}
 	memcpy(dst, l->argv[1], strlen(l->argv[1]) + 1);
-	return true;
-}
-
-static bool read_password_file(char *dst, size_t cap, const char *path, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f) {
-		snprintf(err, errlen, "'mqtt_password_file' cannot open '%s': %s", path, strerror(errno));
-		return false;
-	}
-	n = fread(dst, 1, cap - 1, f);
-	fclose(f);
-	dst[n] = '\0';
-	while (n && (dst[n - 1] == '\n' || dst[n - 1] == '\r'))
-		dst[--n] = '\0';
-	if (n == 0) {
-		snprintf(err, errlen, "'mqtt_password_file' '%s' is empty", path);
-		return false;
-	}
 	return true;
 }
 
@@ -198,7 +155,7 @@ bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 	}
 	if (!strcmp(k, "mqtt_password_file"))
 		return conf_want_args(l, 1, 1, "PATH", err, errlen) &&
-		       read_password_file(c->mqtt_password, sizeof(c->mqtt_password), l->argv[1], err, errlen);
+		       conf_read_secret(l, 1, c->mqtt_password, sizeof(c->mqtt_password), err, errlen);
 	if (!strcmp(k, "log_level")) {
 		static const char *const names[] = { "error", "warning", "info", "debug" };
 		if (!conf_want_args(l, 1, 1, "error|warning|info|debug", err, errlen))

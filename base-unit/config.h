@@ -8,11 +8,11 @@
 
 #include "conf.h"
 #include "intercom.h"
+#include "util.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#define PREFIX_MAX 128
 
 struct device_conf {
 	char id[IC_ID_MAX + 1];
@@ -66,6 +66,5 @@ bool base_config_finish(struct base_config *c, const char *path);
 /* conf_load + finish. */
 bool base_config_load(struct base_config *c, const char *path);
 
-bool prefix_valid(const char *p);
 
 #endif

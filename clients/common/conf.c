@@ -145,3 +145,25 @@ bool conf_bool(const struct conf_line *l, int i, bool *out, char *err, size_t er
 	snprintf(err, errlen, "'%s' expects true or false, got '%s'", l->argv[0], s);
 	return false;
 }
+
+bool conf_read_secret(const struct conf_line *l, int i, char *dst, size_t cap, char *err, size_t errlen)
+{
+	const char *path = l->argv[i];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f) {
+		snprintf(err, errlen, "'%s' cannot open '%s': %s", l->argv[0], path, strerror(errno));
+		return false;
+	}
+	n = fread(dst, 1, cap - 1, f);
+	fclose(f);
+	dst[n] = '\0';
+	while (n && (dst[n - 1] == '\n' || dst[n - 1] == '\r'))
+		dst[--n] = '\0';
+	if (n == 0) {
+		snprintf(err, errlen, "'%s' '%s' is empty", l->argv[0], path);
+		return false;
+	}
+	return true;
+}

@@ -42,5 +42,8 @@ bool conf_long(const struct conf_line *l, int i, long min, long max, long *out,
 	       char *err, size_t errlen);
 bool conf_double(const struct conf_line *l, int i, double *out, char *err, size_t errlen);
 bool conf_bool(const struct conf_line *l, int i, bool *out, char *err, size_t errlen);
+/* Reads the first line of the file named by argv[i] (a password file) into dst,
+ * without its line ending. An empty or unreadable file is an error. */
+bool conf_read_secret(const struct conf_line *l, int i, char *dst, size_t cap, char *err, size_t errlen);
 
 #endif

@@ -210,3 +210,25 @@ int udp_open(int *fd_out, int family, const struct sockaddr_storage *bind_to, so
 	*fd_out = fd;
 	return 0;
 }
+
+/* Topic prefix: one or more levels of A-Z a-z 0-9 _ -, no wildcards. */
+bool prefix_valid(const char *p)
+{
+	size_t level = 0;
+
+	if (!*p || strlen(p) > PREFIX_MAX)
+		return false;
+	for (; *p; p++) {
+		if (*p == '/') {
+			if (level == 0)
+				return false;
+			level = 0;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_' || *p == '-'))
+			return false;
+		level++;
+	}
+	return level > 0;
+}

@@ -32,4 +32,9 @@ bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage 
 int udp_open(int *fd, int family, const struct sockaddr_storage *bind_to, socklen_t bind_len,
 	     int rcvbuf, int *got);
 
+/* A topic prefix: one or more '/'-separated levels of A-Z a-z 0-9 _ -, no
+ * wildcards, at most PREFIX_MAX bytes. */
+#define PREFIX_MAX 128
+bool prefix_valid(const char *p);
+
 #endif

@@ -1,0 +1,45 @@
+/*
+ * Who may use the dashboard: password hashes, login sessions, the per-address
+ * limit on failed logins. Thread-safe (libmicrohttpd runs a thread per
+ * connection).
+ *
+ * Password hashes are PBKDF2-HMAC-SHA256 with a random 16-byte salt, written
+ * "pbkdf2-sha256$ITERATIONS$SALT_HEX$HASH_HEX" (the same parts as Django's or
+ * passlib's; mbedTLS does the work, so an ESP32 build could check one too).
+ */
+#ifndef DASH_AUTH_H
+#define DASH_AUTH_H
+
+#include "settings.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define AUTH_ITERATIONS 100000
+#define SESSION_TOKEN_LEN 64		/* hex characters: 32 random bytes */
+#define SESSIONS_MAX 1024
+
+/* Writes a new hash of password into out. 0, or -1 if randomness failed. */
+int auth_hash_password(const char *password, int iterations, char *out, size_t cap);
+/* Whether password matches hash (a malformed hash never matches). */
+bool auth_check_password(const char *hash, const char *password);
+
+struct auth;
+
+struct auth *auth_new(const struct dash_config *c);
+void auth_free(struct auth *a);
+
+/* Checks a login. Returns 1 (ok: *token holds a new session token), 0 (wrong
+ * user or password), or -1 (too many failures from this address lately:
+ * *retry_after says how many seconds to wait). */
+int auth_login(struct auth *a, const struct sockaddr *from, const char *user, const char *password,
+	       char token[SESSION_TOKEN_LEN + 1], int *retry_after);
+/* The user of a live session (copied to user), or false. */
+bool auth_session(struct auth *a, const char *token, char user[USER_MAX + 1]);
+void auth_logout(struct auth *a, const char *token);
+/* Whether token is one of the configured bearer tokens. */
+bool auth_bearer(const struct auth *a, const char *token);
+int auth_sessions(struct auth *a);	/* live sessions, for /metrics */
+
+#endif

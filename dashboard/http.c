@@ -1,0 +1,669 @@
+#include "http.h"
+#include "auth.h"
+#include "log.h"
+#include "parse.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BODY_MAX 4096			/* any POST body */
+#define STATIC_MAX (4 << 20)
+#define SSE_KEEPALIVE_MS 15000
+#define MJPEG_REPEAT_MS 10000		/* a still camera: send the same frame again */
+#define COOKIE "intercom_session"
+
+struct http {
+	const struct dash_config *c;
+	struct store *store;
+	struct broker *broker;
+	struct auth *auth;
+	struct MHD_Daemon *d;
+	bool tls;
+	char *cert, *key;		/* PEM, for HTTPS */
+};
+
+struct req {
+	char *body;
+	size_t len;
+	bool too_big;
+	bool bearer;			/* authenticated by a token, not a cookie */
+	char user[USER_MAX + 1];
+};
+
+static const char CSP[] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+			  "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+static void security_headers(struct http *h, struct MHD_Response *r, bool cache)
+{
+	MHD_add_response_header(r, "Content-Security-Policy", CSP);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+	MHD_add_response_header(r, "Cache-Control", cache ? "no-cache" : "no-store");
+	if (h->tls)
+		MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
+}
+
+static enum MHD_Result send_response(struct http *h, struct MHD_Connection *conn, unsigned status,
+				     struct MHD_Response *r, const char *type, bool cache)
+{
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	if (type)
+		MHD_add_response_header(r, "Content-Type", type);
+	security_headers(h, r, cache);
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* body is malloc()ed and handed over. */
+static enum MHD_Result send_owned(struct http *h, struct MHD_Connection *conn, unsigned status, const char *type,
+				  char *body, size_t len)
+{
+	if (!body)
+		return MHD_NO;
+	return send_response(h, conn, status, MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE),
+			     type, false);
+}
+
+static enum MHD_Result send_text(struct http *h, struct MHD_Connection *conn, unsigned status, const char *type,
+				 const char *text)
+{
+	return send_response(h, conn, status,
+			     MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY),
+			     type, false);
+}
+
+static enum MHD_Result send_error(struct http *h, struct MHD_Connection *conn, unsigned status, const char *msg)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+
+	cJSON_AddStringToObject(o, "error", msg);
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return send_owned(h, conn, status, "application/json", text, text ? strlen(text) : 0);
+}
+
+static enum MHD_Result redirect(struct http *h, struct MHD_Connection *conn, const char *to, const char *cookie)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Location", to);
+	if (cookie)
+		MHD_add_response_header(r, "Set-Cookie", cookie);
+	return send_response(h, conn, MHD_HTTP_SEE_OTHER, r, NULL, false);
+}
+
+static const char *header(struct MHD_Connection *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/* --- static files --- */
+
+static const char *mime_type(const char *path)
+{
+	static const struct { const char *ext, *type; } types[] = {
+		{ ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" },   { ".svg", "image/svg+xml" },
+		{ ".png", "image/png" },                 { ".ico", "image/x-icon" },
+		{ ".json", "application/json" },         { ".webmanifest", "application/manifest+json" },
+		{ ".txt", "text/plain; charset=utf-8" },
+	};
+	const char *dot = strrchr(path, '.');
+
+	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcmp(dot, types[i].ext))
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+static enum MHD_Result send_static(struct http *h, struct MHD_Connection *conn, const char *path)
+{
+	char full[1024];
+	struct stat st;
+	int fd;
+
+	if (!static_path_ok(path))
+		return send_error(h, conn, MHD_HTTP_NOT_FOUND, "not found");
+	if ((size_t)snprintf(full, sizeof(full), "%s%s", h->c->static_dir, path) >= sizeof(full))
+		return send_error(h, conn, MHD_HTTP_NOT_FOUND, "not found");
+	fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return send_error(h, conn, MHD_HTTP_NOT_FOUND, "not found");
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > STATIC_MAX) {
+		close(fd);
+		return send_error(h, conn, MHD_HTTP_NOT_FOUND, "not found");
+	}
+	return send_response(h, conn, MHD_HTTP_OK, MHD_create_response_from_fd((uint64_t)st.st_size, fd),
+			     mime_type(path), true);
+}
+
+/* --- login --- */
+
+static void session_cookie(struct http *h, char *out, size_t cap, const char *token, int max_age)
+{
+	snprintf(out, cap, COOKIE "=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s", token, max_age,
+		 h->tls ? "; Secure" : "");
+}
+
+/* CSRF: a state-changing request authenticated by a cookie must come from a
+ * page of ours: its Origin (or, lacking one, its Referer) names this server. */
+static bool same_origin(struct http *h, struct MHD_Connection *conn, bool required)
+{
+	const char *origin = header(conn, "Origin"), *host = header(conn, "Host"), *ref;
+	char want[300];
+	size_t n;
+
+	if (origin)
+		return origin_matches(origin, host, h->tls);
+	ref = header(conn, "Referer");
+	if (!ref)
+		return !required;
+	n = (size_t)snprintf(want, sizeof(want), "%s://%s/", h->tls ? "https" : "http", host ? host : "");
+	return host && n < sizeof(want) && !strncasecmp(ref, want, n);
+}
+
+static enum MHD_Result do_login(struct http *h, struct MHD_Connection *conn, struct req *r)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char user[USER_MAX + 1], password[256], token[SESSION_TOKEN_LEN + 1], cookie[256];
+	int retry = 0, rc;
+
+	if (!same_origin(h, conn, false)) {
+		store_count(h->store, &store_counters(h->store)->csrf_refused, 1);
+		return send_error(h, conn, MHD_HTTP_FORBIDDEN, "cross-origin login refused");
+	}
+	if (!form_get(r->body, r->len, "user", user, sizeof(user)) ||
+	    !form_get(r->body, r->len, "password", password, sizeof(password)))
+		return send_error(h, conn, MHD_HTTP_BAD_REQUEST, "expected a form with user and password");
+	rc = auth_login(h->auth, ci ? ci->client_addr : NULL, user, password, token, &retry);
+	memset(password, 0, sizeof(password));
+	if (rc < 0) {
+		char secs[16];
+		struct MHD_Response *resp;
+		snprintf(secs, sizeof(secs), "%d", retry);
+		resp = MHD_create_response_from_buffer(strlen("too many failed logins; try again later\n"),
+						       (void *)"too many failed logins; try again later\n",
+						       MHD_RESPMEM_PERSISTENT);
+		if (resp)
+			MHD_add_response_header(resp, "Retry-After", secs);
+		log_warn("http: login for '%s' refused: too many failures from this address", user);
+		return send_response(h, conn, MHD_HTTP_TOO_MANY_REQUESTS, resp, "text/plain; charset=utf-8", false);
+	}
+	if (rc == 0) {
+		store_count(h->store, &store_counters(h->store)->logins_failed, 1);
+		log_warn("http: failed login for '%s'", user);
+		return send_text(h, conn, MHD_HTTP_UNAUTHORIZED, "text/html; charset=utf-8",
+				 "<!doctype html><meta charset=utf-8><title>Login failed</title>"
+				 "<link rel=stylesheet href=/style.css><main class=login><h1>Wrong user or password</h1>"
+				 "<p><a href=/login>Try again</a></p></main>\n");
+	}
+	session_cookie(h, cookie, sizeof(cookie), token, h->c->session_ttl);
+	log_info("http: '%s' logged in", user);
+	return redirect(h, conn, "/", cookie);
+}
+
+/* Who is asking: a bearer token, or a live session cookie. */
+static bool authenticate(struct http *h, struct MHD_Connection *conn, struct req *r)
+{
+	char token[TOKEN_MAX + 1];
+	const char *cookies = header(conn, "Cookie");
+
+	if (bearer_get(header(conn, "Authorization"), token, sizeof(token))) {
+		r->bearer = auth_bearer(h->auth, token);
+		if (r->bearer)
+			snprintf(r->user, sizeof(r->user), "token");
+		return r->bearer;
+	}
+	return cookie_get(cookies, COOKIE, token, sizeof(token)) && auth_session(h->auth, token, r->user);
+}
+
+/* --- set --- */
+
+static unsigned status_code(const char *status)
+{
+	if (!status)
+		return MHD_HTTP_BAD_GATEWAY;
+	if (!strcmp(status, "ok"))
+		return MHD_HTTP_OK;
+	if (!strcmp(status, "invalid"))
+		return MHD_HTTP_BAD_REQUEST;
+	if (!strcmp(status, "rejected"))
+		return MHD_HTTP_CONFLICT;
+	return MHD_HTTP_GATEWAY_TIMEOUT;	/* timeout, offline */
+}
+
+static enum MHD_Result result_response(struct http *h, struct MHD_Connection *conn, const char *user_id,
+				       const char *status, const char *error)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+
+	if (user_id[0])
+		cJSON_AddStringToObject(o, "id", user_id);
+	else
+		cJSON_AddNullToObject(o, "id");
+	cJSON_AddStringToObject(o, "status", status);
+	if (error)
+		cJSON_AddStringToObject(o, "error", error);
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return send_owned(h, conn, status_code(status), "application/json", text, text ? strlen(text) : 0);
+}
+
+static enum MHD_Result do_set(struct http *h, struct MHD_Connection *conn, struct req *r, const char *id)
+{
+	char user_id[SET_ID_MAX + 1], our_id[48], err[160], *json, *result;
+	uint64_t rnd;
+	struct waiter *w;
+	cJSON *res;
+	enum MHD_Result ret;
+
+	if (!store_device_known(h->store, id))
+		return send_error(h, conn, MHD_HTTP_NOT_FOUND, "unknown device");
+	random_bytes(&rnd, sizeof(rnd));
+	snprintf(our_id, sizeof(our_id), "dash-%016llx", (unsigned long long)rnd);
+	if (!set_body_prepare(r->body, r->len, our_id, &json, user_id, err, sizeof(err)))
+		return result_response(h, conn, user_id, "invalid", err);
+	store_count(h->store, &store_counters(h->store)->sets, 1);
+	if (!(w = store_result_expect(h->store, id, our_id))) {
+		free(json);
+		return MHD_NO;
+	}
+	if (!broker_publish(h->broker, id, "set", json, strlen(json))) {
+		free(json);
+		free(store_result_wait(h->store, w, 0));
+		return send_error(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "the dashboard is not connected to the broker");
+	}
+	free(json);
+	result = store_result_wait(h->store, w, h->c->set_timeout_ms);
+	if (!result) {
+		snprintf(err, sizeof(err), "no result from the base unit within %d ms", h->c->set_timeout_ms);
+		return result_response(h, conn, user_id, "timeout", err);
+	}
+	res = cJSON_Parse(result);
+	free(result);
+	ret = result_response(h, conn, user_id,
+			      cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "status")) ?: "invalid",
+			      cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "error")));
+	cJSON_Delete(res);
+	return ret;
+}
+
+/* --- streams --- */
+
+struct stream {
+	struct http *h;
+	char id[DEVICE_ID_MAX + 1];
+	bool mjpeg;
+	uint64_t seq;			/* SSE: last event sent; MJPEG: frame generation */
+	char *text;			/* SSE: what is being written */
+	size_t len, off;
+	struct frame *frame;		/* MJPEG: the part being written */
+	char head[128];
+	size_t head_len;
+};
+
+static ssize_t copy_out(const void *src, size_t len, size_t *off, char *buf, size_t max)
+{
+	size_t n = len - *off < max ? len - *off : max;
+
+	memcpy(buf, (const char *)src + *off, n);
+	*off += n;
+	return (ssize_t)n;
+}
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *s = cls;
+	bool stopped = false;
+
+	(void)pos;
+	while (!s->text || s->off == s->len) {
+		free(s->text);
+		s->off = 0;
+		s->text = store_events_wait(s->h->store, &s->seq, SSE_KEEPALIVE_MS, &s->len, &stopped);
+		if (stopped)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		if (!s->text) {	/* quiet: a comment keeps proxies and NATs from closing the stream */
+			if (!(s->text = strdup(": keepalive\n\n")))
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+			s->len = strlen(s->text);
+		}
+	}
+	return copy_out(s->text, s->len, &s->off, buf, max);
+}
+
+static ssize_t mjpeg_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *s = cls;
+	bool stopped = false;
+
+	(void)pos;
+	for (;;) {
+		if (s->frame) {
+			size_t total = s->head_len + s->frame->len + 2;
+			if (s->off < s->head_len)
+				return copy_out(s->head, s->head_len, &s->off, buf, max);
+			if (s->off < s->head_len + s->frame->len) {
+				size_t o = s->off - s->head_len;
+				ssize_t n = copy_out(s->frame->data, s->frame->len, &o, buf, max);
+				s->off += (size_t)n;
+				return n;
+			}
+			if (s->off < total) {
+				size_t o = s->off - s->head_len - s->frame->len;
+				ssize_t n = copy_out("\r\n", 2, &o, buf, max);
+				s->off += (size_t)n;
+				return n;
+			}
+			store_frame_put(s->h->store, s->frame);
+			s->frame = NULL;
+		}
+		/* The newest frame only: whatever came while we were writing is skipped. */
+		s->frame = store_frame_wait(s->h->store, s->id, &s->seq, MJPEG_REPEAT_MS, &stopped);
+		if (stopped)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		if (!s->frame && !(s->frame = store_frame_get(s->h->store, s->id, true)))
+			return MHD_CONTENT_READER_END_OF_STREAM;	/* the device is gone */
+		s->head_len = (size_t)snprintf(s->head, sizeof(s->head),
+					       "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %zu\r\n\r\n",
+					       s->frame->len);
+		s->off = 0;
+	}
+}
+
+static void stream_free(void *cls)
+{
+	struct stream *s = cls;
+	struct dash_counters *c = store_counters(s->h->store);
+
+	store_count(s->h->store, s->mjpeg ? &c->mjpeg_viewers : &c->sse_clients, -1);
+	free(s->text);
+	store_frame_put(s->h->store, s->frame);
+	free(s);
+}
+
+static enum MHD_Result start_stream(struct http *h, struct MHD_Connection *conn, const char *id, bool mjpeg)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+	struct dash_counters *c = store_counters(h->store);
+	struct MHD_Response *r;
+
+	if (!s)
+		return MHD_NO;
+	s->h = h;
+	s->mjpeg = mjpeg;
+	if (id)
+		snprintf(s->id, sizeof(s->id), "%s", id);
+	if (!mjpeg && !(s->text = store_events_start(h->store, &s->seq, &s->len))) {
+		free(s);
+		return MHD_NO;
+	}
+	store_count(h->store, mjpeg ? &c->mjpeg_viewers : &c->sse_clients, 1);
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, mjpeg ? mjpeg_read : sse_read, s,
+					      stream_free);
+	if (!r) {
+		stream_free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "X-Accel-Buffering", "no");
+	return send_response(h, conn, MHD_HTTP_OK, r,
+			     mjpeg ? "multipart/x-mixed-replace; boundary=frame" : "text/event-stream", false);
+}
+
+static enum MHD_Result do_snapshot(struct http *h, struct MHD_Connection *conn, const char *id)
+{
+	struct frame *f = store_frame_get(h->store, id, true);
+	struct MHD_Response *r;
+
+	if (!f)
+		return send_error(h, conn, MHD_HTTP_NOT_FOUND, "no frame from this camera yet");
+	r = MHD_create_response_from_buffer(f->len, f->data, MHD_RESPMEM_MUST_COPY);
+	store_frame_put(h->store, f);
+	return send_response(h, conn, MHD_HTTP_OK, r, "image/jpeg", false);
+}
+
+/* --- routing --- */
+
+static enum MHD_Result route_device(struct http *h, struct MHD_Connection *conn, struct req *r, bool get,
+				    const char *id, const char *rest)
+{
+	if (!strcmp(rest, "set")) {
+		if (get)
+			return send_error(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST");
+		return do_set(h, conn, r, id);
+	}
+	if (!get)
+		return send_error(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
+	if (!store_device_known(h->store, id))
+		return send_error(h, conn, MHD_HTTP_NOT_FOUND, "unknown device");
+	if (!*rest) {
+		size_t len = 0;
+		char *text = store_device_json(h->store, id, &len);
+		return text ? send_owned(h, conn, MHD_HTTP_OK, "application/json", text, len)
+			    : send_error(h, conn, MHD_HTTP_NOT_FOUND, "unknown device");
+	}
+	if (!strcmp(rest, "snapshot.jpg"))
+		return do_snapshot(h, conn, id);
+	if (!strcmp(rest, "stream.mjpeg"))
+		return start_stream(h, conn, id, true);
+	return send_error(h, conn, MHD_HTTP_NOT_FOUND, "not found");
+}
+
+static enum MHD_Result route(struct http *h, struct MHD_Connection *conn, struct req *r, const char *url,
+			     const char *method)
+{
+	bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD"), post = !strcmp(method, "POST");
+	char id[DEVICE_ID_MAX + 1];
+	const char *rest;
+
+	if (!get && !post)
+		return send_error(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+	if (r->too_big)
+		return send_error(h, conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+
+	/* Open to all: health, the login page and its style sheet. */
+	if (!strcmp(url, "/healthz"))
+		return send_text(h, conn, MHD_HTTP_OK, "text/plain; charset=utf-8",
+				 store_connected(h->store) ? "ok\n" : "ok (broker not connected)\n");
+	if (!strcmp(url, "/login"))
+		return post ? do_login(h, conn, r) : send_static(h, conn, "/login.html");
+	if (!strcmp(url, "/style.css") && get)
+		return send_static(h, conn, url);
+
+	if (!authenticate(h, conn, r)) {
+		const char *accept = header(conn, "Accept");
+		if (get && (!strcmp(url, "/") || (accept && strstr(accept, "text/html"))))
+			return redirect(h, conn, "/login", NULL);
+		return send_error(h, conn, MHD_HTTP_UNAUTHORIZED, "login required");
+	}
+	if (post && !r->bearer && !same_origin(h, conn, true)) {
+		store_count(h->store, &store_counters(h->store)->csrf_refused, 1);
+		log_warn("http: %s from a foreign origin refused", url);
+		return send_error(h, conn, MHD_HTTP_FORBIDDEN, "cross-origin request refused");
+	}
+	if (!strcmp(url, "/logout")) {
+		char token[TOKEN_MAX + 1], cookie[256];
+		if (!post)
+			return send_error(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST");
+		if (cookie_get(header(conn, "Cookie"), COOKIE, token, sizeof(token)))
+			auth_logout(h->auth, token);
+		session_cookie(h, cookie, sizeof(cookie), "", 0);
+		return redirect(h, conn, "/login", cookie);
+	}
+	if (api_device_path(url, id, &rest))
+		return route_device(h, conn, r, get, id, rest);
+	if (!get)
+		return send_error(h, conn, post ? MHD_HTTP_NOT_FOUND : MHD_HTTP_METHOD_NOT_ALLOWED, "not found");
+	if (!strcmp(url, "/api/devices")) {
+		size_t len = 0;
+		char *text = store_devices_json(h->store, &len);
+		return text ? send_owned(h, conn, MHD_HTTP_OK, "application/json", text, len) : MHD_NO;
+	}
+	if (!strcmp(url, "/api/events"))
+		return start_stream(h, conn, NULL, false);
+	if (!strcmp(url, "/metrics")) {
+		size_t len = 0;
+		char *text = store_metrics_text(h->store, &len);
+		return send_owned(h, conn, MHD_HTTP_OK, "text/plain; version=0.0.4", text, len);
+	}
+	if (!strncmp(url, "/api/", 5))
+		return send_error(h, conn, MHD_HTTP_NOT_FOUND, "not found");
+	return send_static(h, conn, !strcmp(url, "/") ? "/index.html" : url);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct http *h = cls;
+	struct req *r = *con_cls;
+
+	(void)version;
+	if (!r) {
+		const char *cl = header(conn, "Content-Length");
+		if (!(r = calloc(1, sizeof(*r))))
+			return MHD_NO;
+		*con_cls = r;
+		store_count(h->store, &store_counters(h->store)->requests, 1);
+		if (cl && strtoull(cl, NULL, 10) > BODY_MAX)	/* refuse before reading it */
+			return send_error(h, conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (r->too_big || r->len + *upload_size > BODY_MAX) {
+			r->too_big = true;
+			if (r->len + *upload_size > 16 * BODY_MAX)
+				return MHD_NO;	/* chunked and still coming: hang up */
+			r->len += *upload_size;
+		} else {
+			char *p = realloc(r->body, r->len + *upload_size + 1);
+			if (!p)
+				return MHD_NO;
+			r->body = p;
+			memcpy(r->body + r->len, upload, *upload_size);
+			r->len += *upload_size;
+			r->body[r->len] = '\0';
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return route(h, conn, r, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (r) {
+		free(r->body);
+		free(r);
+		*con_cls = NULL;
+	}
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_debug("http: %s", msg);
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1 << 20) && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = calloc(1, (size_t)n + 1)) && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+struct http *http_start(const struct dash_config *c, struct store *store, struct broker *broker)
+{
+	struct http *h = calloc(1, sizeof(*h));
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+			 MHD_USE_ERROR_LOG;
+
+	if (!h)
+		return NULL;
+	h->c = c;
+	h->store = store;
+	h->broker = broker;
+	if (!(h->auth = auth_new(c)))
+		goto fail;
+	if (addr_parse(&ss, &sl, c->listen, true) < 0) {
+		log_err("http: bad listen address '%s'", c->listen);
+		goto fail;
+	}
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (c->tls_cert[0]) {
+		if (!(h->cert = read_file(c->tls_cert)) || !(h->key = read_file(c->tls_key))) {
+			log_err("http: cannot read '%s' or '%s'", c->tls_cert, c->tls_key);
+			goto fail;
+		}
+		h->tls = true;
+		flags |= MHD_USE_TLS;
+	}
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
+				MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+				MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+				h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert,
+				MHD_OPTION_HTTPS_MEM_KEY, h->key,
+				MHD_OPTION_END);
+	if (!h->d) {
+		log_err("http: cannot listen on %s: %s", c->listen, strerror(errno));
+		goto fail;
+	}
+	log_info("http: serving %s://%s/ (static files from %s)", h->tls ? "https" : "http", c->listen, c->static_dir);
+	return h;
+fail:
+	http_stop(h);
+	return NULL;
+}
+
+void http_stop(struct http *h)
+{
+	if (!h)
+		return;
+	if (h->d)
+		MHD_stop_daemon(h->d);
+	auth_free(h->auth);
+	free(h->cert);
+	free(h->key);
+	free(h);
+}

@@ -1,0 +1,169 @@
+/*
+ * dashboard: the control web UI and HTTP API. An MQTT client of the private
+ * broker like any other (docs/dashboard.md).
+ */
+#include "auth.h"
+#include "broker.h"
+#include "settings.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int run(const char *path, bool verbose)
+{
+	static struct dash_config c;	/* large: not on the stack */
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct store *store;
+	struct broker *broker = NULL;
+	struct http *http = NULL;
+	sigset_t mask, old;
+	int rc = 1;
+
+	dash_config_init(&c);
+	if (!dash_config_load(&c, path))
+		return 1;
+	log_threshold = verbose ? LOG_DEBUG : (enum log_level)c.log_level;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* Only this thread takes SIGINT/SIGTERM: block them while the others start. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	if (!(store = store_new(&c)) || !(broker = broker_start(&c, store)) ||
+	    !(http = http_start(&c, store, broker))) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		goto out;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	rc = 0;
+	while (!stop)
+		pause();
+	log_info("stopping");
+out:
+	if (store)
+		store_stop(store);
+	http_stop(http);
+	broker_stop(broker);
+	store_free(store);
+	return rc;
+}
+
+/* Reads a password from the terminal without echo, or the first line of stdin. */
+static bool read_password(char *out, size_t cap)
+{
+	struct termios t, quiet;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &t) == 0;
+	bool ok;
+
+	if (tty) {
+		fprintf(stderr, "password: ");
+		quiet = t;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	ok = fgets(out, (int)cap, stdin) != NULL;
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
+		fprintf(stderr, "\n");
+	}
+	if (!ok)
+		return false;
+	out[strcspn(out, "\r\n")] = '\0';
+	return out[0] != '\0';
+}
+
+static int cmd_hash_password(void)
+{
+	char password[256], hash[HASH_MAX + 1];
+
+	if (!read_password(password, sizeof(password))) {
+		fprintf(stderr, "dashboard: no password given (type one, or pipe it on stdin)\n");
+		return 1;
+	}
+	if (auth_hash_password(password, AUTH_ITERATIONS, hash, sizeof(hash)) < 0) {
+		fprintf(stderr, "dashboard: hashing failed\n");
+		return 1;
+	}
+	memset(password, 0, sizeof(password));
+	printf("%s\n", hash);
+	return 0;
+}
+
+static int cmd_gentoken(void)
+{
+	uint8_t raw[32];
+	char hex[65];
+
+	if (random_bytes(raw, sizeof(raw)) < 0)
+		return 1;
+	key_to_hex(hex, raw);
+	printf("%s\n", hex);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: dashboard -c FILE [-v]      serve the web UI and HTTP API\n"
+		   "       dashboard -c FILE --check   check a config and exit\n"
+		   "       dashboard hash-password     print a hash for a 'user' line (password on stdin)\n"
+		   "       dashboard gentoken          print a new bearer token for a 'token' line\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool check = false, verbose = false;
+
+	log_ident = "dashboard";
+	if (argc == 2 && !strcmp(argv[1], "hash-password"))
+		return cmd_hash_password();
+	if (argc == 2 && !strcmp(argv[1], "gentoken"))
+		return cmd_gentoken();
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-c") && i + 1 < argc) {
+			path = argv[++i];
+		} else if (!strcmp(argv[i], "--check")) {
+			check = true;
+		} else if (!strcmp(argv[i], "-v")) {
+			verbose = true;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "dashboard: unexpected argument '%s'\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!path) {
+		usage(stderr);
+		return 2;
+	}
+	if (check) {
+		static struct dash_config c;
+		dash_config_init(&c);
+		if (!dash_config_load(&c, path))
+			return 1;
+		printf("%s: ok (%d users, %d tokens, broker %s:%d)\n", path, c.n_users, c.n_tokens, c.mqtt_host,
+		       c.mqtt_port);
+		return 0;
+	}
+	return run(path, verbose);
+}

@@ -1,0 +1,80 @@
+/*
+ * What the dashboard knows, built only from the topic API: the devices the
+ * base unit announces, their availability and latest state, a bounded history
+ * per sensor, the newest camera frame, the base unit's metrics, and a bounded
+ * log of events for the SSE clients. The MQTT thread writes it; HTTP threads
+ * read it and wait on it. One mutex; nothing slow is done while holding it.
+ */
+#ifndef DASH_STORE_H
+#define DASH_STORE_H
+
+#include "settings.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+/* A camera frame shared by every viewer; freed by the last store_frame_put(). */
+struct frame {
+	int refs;			/* under the store's lock */
+	size_t len;
+	unsigned char data[];
+};
+
+struct store *store_new(const struct dash_config *c);
+void store_free(struct store *s);
+/* Wakes every waiter for good (shutdown). */
+void store_stop(struct store *s);
+
+/* A message from the broker. topic is the full topic. */
+void store_on_message(struct store *s, const char *topic, const void *payload, size_t len);
+void store_set_connected(struct store *s, bool up);
+bool store_connected(struct store *s);
+
+/* Whether the base unit announces this device. */
+bool store_device_known(struct store *s, const char *id);
+
+/* JSON documents (free() them). devices: the /api/devices array. device: one
+ * device with its history; NULL if unknown. */
+char *store_devices_json(struct store *s, size_t *len);
+char *store_device_json(struct store *s, const char *id, size_t *len);
+/* Prometheus text for /metrics; extra counters from the HTTP side are added by the caller. */
+char *store_metrics_text(struct store *s, size_t *len);
+
+/*
+ * Events for SSE. store_events_start() returns a snapshot event (the whole
+ * device list) and the sequence number to continue from. store_events_wait()
+ * blocks up to timeout_ms for events after *seq and returns them as SSE text
+ * (several events may come at once); a client that fell behind the log gets a
+ * fresh snapshot instead. Returns NULL on timeout (with *stopped false) or
+ * when the store stops (*stopped true).
+ */
+char *store_events_start(struct store *s, uint64_t *seq, size_t *len);
+char *store_events_wait(struct store *s, uint64_t *seq, int timeout_ms, size_t *len, bool *stopped);
+
+/* Frames. store_frame_get(): the newest frame of id (or, with thumbnail_ok,
+ * the retained thumbnail when no frame came yet), with a reference; NULL if
+ * none. store_frame_wait(): blocks up to timeout_ms for a frame newer than
+ * *gen; returns it with a reference (NULL on timeout, unknown device or stop;
+ * *stopped tells which). */
+struct frame *store_frame_get(struct store *s, const char *id, bool thumbnail_ok);
+struct frame *store_frame_wait(struct store *s, const char *id, uint64_t *gen, int timeout_ms, bool *stopped);
+void store_frame_put(struct store *s, struct frame *f);
+
+/* Waiting for the one result of a set: register the id before publishing,
+ * then wait. Returns the result JSON (free() it) or NULL on timeout. */
+struct waiter;
+struct waiter *store_result_expect(struct store *s, const char *device, const char *our_id);
+char *store_result_wait(struct store *s, struct waiter *w, int timeout_ms);
+
+/* Gauges the HTTP side keeps here so /metrics has them in one place. */
+void store_count(struct store *s, int *counter, int delta);
+struct dash_counters {
+	int sse_clients, mjpeg_viewers;
+	int requests, logins_failed, sets, csrf_refused;
+};
+struct dash_counters *store_counters(struct store *s);
+
+#endif
