@@ -34,7 +34,7 @@ static const struct { const char *key; size_t off, cap; } strings[] = {
 };
 #define INT(field) offsetof(struct dash_config, field)
 static const struct { const char *key; size_t off; long lo, hi; } ints[] = {
-	{ "session_ttl", INT(session_ttl), 10, 30L * 86400 },
+	{ "session_ttl", INT(session_ttl), 1, 30L * 86400 },
 	{ "set_timeout_ms", INT(set_timeout_ms), 100, 60000 },
 	{ "history", INT(history), 2, 10000 },
 	{ "login_attempts", INT(login_attempts), 1, 1000 },

@@ -691,7 +691,7 @@ char *store_metrics_text(struct store *s, size_t *len)
 	cJSON_ArrayForEach(it, s->metrics) {
 		if (cJSON_IsNumber(it)) {
 			bool gauge = is_gauge(it->string);
-			put(&b, "# TYPE intercom_%s%s %s\nintercom_%s%s %.17g\n", it->string, gauge ? "" : "_total",
+			put(&b, "# TYPE intercom_%s%s %s\nintercom_%s%s %.15g\n", it->string, gauge ? "" : "_total",
 			    gauge ? "gauge" : "counter", it->string, gauge ? "" : "_total", it->valuedouble);
 		} else if (cJSON_IsObject(it)) {
 			const char *label = !strcmp(it->string, "results") ? "result"
@@ -701,7 +701,7 @@ char *store_metrics_text(struct store *s, size_t *len)
 			put(&b, "# TYPE intercom_%s_total counter\n", family);
 			cJSON_ArrayForEach(sub, it)
 				if (cJSON_IsNumber(sub))
-					put(&b, "intercom_%s_total{%s=\"%s\"} %.17g\n", family, label, sub->string,
+					put(&b, "intercom_%s_total{%s=\"%s\"} %.15g\n", family, label, sub->string,
 					    sub->valuedouble);
 		}
 	}

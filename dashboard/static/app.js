@@ -1,0 +1,323 @@
+// The intercom dashboard: cards built from /api/devices, kept live by
+// /api/events (SSE). Text from devices is only ever set as text (never as
+// HTML), and the server's Content-Security-Policy forbids inline script.
+'use strict';
+
+const HISTORY = 120;           // points per sensor chart
+const DRIVE_HZ = 20;           // drive mode: at most this many sets per second
+const cards = new Map();       // id -> card state
+let linkState = { broker: false, bridge: false, events: false };
+
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const k of kids) if (k !== null && k !== undefined) e.append(k);   // strings become text nodes
+  return e;
+}
+
+function ago(iso) {
+  if (!iso) return 'never seen';
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (s < 90) return `seen ${s} s ago`;
+  if (s < 5400) return `seen ${Math.round(s / 60)} min ago`;
+  if (s < 172800) return `seen ${Math.round(s / 3600)} h ago`;
+  return `seen ${Math.round(s / 86400)} days ago`;
+}
+
+function fmt(v) {
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 10 ? 2 : 1);
+  return v === undefined || v === null ? '–' : String(v);
+}
+
+function renderLink() {
+  const b = document.getElementById('link');
+  const ok = linkState.events && linkState.broker && linkState.bridge;
+  b.textContent = !linkState.events ? 'reconnecting…' : !linkState.broker ? 'broker unreachable'
+    : !linkState.bridge ? 'base unit offline' : 'live';
+  b.className = 'badge' + (ok ? '' : ' off');
+}
+
+// --- commands ---
+
+async function sendSet(id, values) {
+  let res, body;
+  try {
+    res = await fetch(`/api/devices/${encodeURIComponent(id)}/set`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(values), credentials: 'same-origin',
+    });
+    body = await res.json().catch(() => ({ status: 'error', error: `HTTP ${res.status}` }));
+  } catch (e) {
+    body = { status: 'error', error: 'the dashboard is unreachable' };
+  }
+  if (res && res.status === 401) location.href = '/login';
+  return body;
+}
+
+function showResult(span, r) {
+  span.textContent = r.status + (r.error ? `: ${r.error}` : '');
+  span.className = 'result ' + (r.status === 'ok' ? 'ok' : 'bad');
+}
+
+// Sends the newest value of a control, at most one request in flight: a
+// slider dragged across its range costs a few sets, not one per pixel.
+function latestSender(id, resultSpan) {
+  let pending = null, busy = false;
+  return async function send(values) {
+    pending = values;
+    if (busy) return;
+    busy = true;
+    while (pending) {
+      const v = pending;
+      pending = null;
+      resultSpan.textContent = '…';
+      resultSpan.className = 'result';
+      showResult(resultSpan, await sendSet(id, v));
+    }
+    busy = false;
+  };
+}
+
+// --- cards ---
+
+function sparkline(points) {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('class', 'spark');
+  svg.setAttribute('viewBox', '0 0 100 30');
+  svg.setAttribute('preserveAspectRatio', 'none');
+  const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+  svg.append(line);
+  svg.update = () => {
+    if (points.length < 2) { line.setAttribute('points', ''); return; }
+    const vs = points.map(p => p[1]);
+    const lo = Math.min(...vs), hi = Math.max(...vs), span = hi - lo || 1;
+    const t0 = points[0][0], tspan = points[points.length - 1][0] - t0 || 1;
+    line.setAttribute('points', points.map(([t, v]) =>
+      `${((t - t0) / tspan * 100).toFixed(2)},${(28 - (v - lo) / span * 26).toFixed(2)}`).join(' '));
+  };
+  svg.update();
+  return svg;
+}
+
+function controlRow(dev, c, card) {
+  const result = el('span', { class: 'result' });
+  const send = latestSender(dev.id, result);
+  let input;
+  if (c.type === 'switch') {
+    input = el('button', {
+      type: 'button', 'aria-pressed': 'false', 'data-control': c.name,
+      onclick: () => send({ [c.name]: input.getAttribute('aria-pressed') === 'true' ? 'OFF' : 'ON' }),
+    }, 'OFF');
+    input.set = v => { const on = v === 'ON'; input.setAttribute('aria-pressed', String(on)); input.textContent = on ? 'ON' : 'OFF'; };
+  } else if (c.type === 'range') {
+    const shown = el('span', { class: 'value' });
+    input = el('input', { type: 'range', min: c.min, max: c.max, step: c.step || 'any', 'data-control': c.name,
+      oninput: () => { shown.textContent = input.value; send({ [c.name]: Number(input.value) }); } });
+    input.set = v => { if (document.activeElement !== input) input.value = v; shown.textContent = fmt(v); };
+    input.extra = shown;
+  } else {
+    input = el('select', { 'data-control': c.name, onchange: () => send({ [c.name]: input.value }) },
+      ...(c.values || []).map(v => el('option', { value: v }, v)));
+    input.set = v => { input.value = v; };
+  }
+  card.inputs.set(c.name, input);
+  card.results.set(c.name, result);
+  return el('div', { class: 'row' }, el('span', { class: 'name' }, c.name), input, input.extra || el('span'), result);
+}
+
+function sensorRow(dev, s, card) {
+  const value = el('span', { class: 'value' });
+  const points = card.history.get(s.name) || [];
+  card.history.set(s.name, points);
+  const chart = sparkline(points);
+  card.values.set(s.name, { value, unit: s.unit, chart, points });
+  return el('div', { class: 'row' }, el('span', { class: 'name' }, s.name), value, el('span', { class: 'sub' }, s.unit), chart);
+}
+
+function drivePanel(dev, throttle, steering, card) {
+  const result = el('span', { class: 'result' });
+  const send = latestSender(dev.id, result);
+  const held = new Set();
+  let on = false, last = null, timer = null, padHeld = new Set();
+  const scale = (c, dir) => dir > 0 ? c.max : dir < 0 ? c.min : Math.min(Math.max(0, c.min), c.max);
+  const snap = (c, v) => { const st = c.step || 1; return Math.min(c.max, Math.max(c.min, Math.round(v / st) * st)); };
+
+  function target() {
+    const keys = new Set([...held, ...padHeld]);
+    let t = (keys.has('ArrowUp') ? 1 : 0) - (keys.has('ArrowDown') ? 1 : 0);
+    let s = (keys.has('ArrowRight') ? 1 : 0) - (keys.has('ArrowLeft') ? 1 : 0);
+    let tv = scale(throttle, t), sv = scale(steering, s);
+    const pads = navigator.getGamepads ? [...navigator.getGamepads()].filter(Boolean) : [];
+    if (pads.length && !keys.size) {           // left stick: x steers, y (up is negative) drives
+      const [x, y] = pads[0].axes;
+      const dz = v => Math.abs(v) < 0.12 ? 0 : v;
+      tv = snap(throttle, -dz(y) * (dz(y) < 0 ? throttle.max : -throttle.min));
+      sv = snap(steering, dz(x) * (dz(x) > 0 ? steering.max : -steering.min));
+    }
+    return { [throttle.name]: tv, [steering.name]: sv };
+  }
+  function tick() {
+    const t = target();
+    if (!last || t[throttle.name] !== last[throttle.name] || t[steering.name] !== last[steering.name]) {
+      last = t;
+      send(t);                                 // newest wins: latestSender drops stale values
+    }
+  }
+  function stop() {
+    held.clear(); padHeld.clear();
+    if (last && (last[throttle.name] !== scale(throttle, 0) || last[steering.name] !== scale(steering, 0))) tick();
+  }
+  const toggle = el('button', { type: 'button', 'aria-pressed': 'false', onclick: () => {
+    on = !on;
+    toggle.setAttribute('aria-pressed', String(on));
+    box.classList.toggle('on', on);
+    pad.hidden = !on;
+    if (on) { timer = setInterval(tick, 1000 / DRIVE_HZ); tick(); }
+    else { stop(); tick(); clearInterval(timer); last = null; }
+  } }, 'Drive mode');
+  const padKey = (key, label) => el('button', { type: 'button', 'data-key': key,
+    onpointerdown: e => { e.preventDefault(); padHeld.add(key); },
+    onpointerup: () => padHeld.delete(key), onpointerleave: () => padHeld.delete(key),
+    onpointercancel: () => padHeld.delete(key) }, label);
+  const pad = el('div', { class: 'pad', hidden: '' },
+    el('span', { class: 'gap' }), padKey('ArrowUp', '▲'), el('span', { class: 'gap' }),
+    padKey('ArrowLeft', '◀'), padKey('ArrowDown', '▼'), padKey('ArrowRight', '▶'));
+  window.addEventListener('keydown', e => {
+    if (on && e.key.startsWith('Arrow')) { e.preventDefault(); held.add(e.key); }
+  });
+  window.addEventListener('keyup', e => { if (held.delete(e.key)) tick(); });
+  window.addEventListener('blur', stop);
+  document.addEventListener('visibilitychange', () => { if (document.hidden) { stop(); } });
+  const box = el('div', { class: 'drive' },
+    el('div', null, el('p', { class: 'hint' }, 'Arrow keys, the pad or a gamepad; let go and it stops.'), pad, result));
+  card.driveBox = box;
+  return el('div', null, toggle, box);
+}
+
+function shape(dev) {
+  return JSON.stringify([dev.name, dev.kind, dev.camera, dev.sensors, dev.controls]);
+}
+
+function buildCard(dev) {
+  const card = { id: dev.id, shape: shape(dev), values: new Map(), inputs: new Map(), results: new Map(),
+                 history: cards.get(dev.id)?.history || new Map() };
+  const badge = el('span', { class: 'badge' });
+  const seen = el('span', { class: 'sub' });
+  const title = el('div', null, el('h2', null, dev.name), dev.name !== dev.id ? el('span', { class: 'sub' }, dev.id + ' ') : null, seen);
+  const root = el('section', { class: 'card', 'data-device': dev.id }, el('div', { class: 'top' }, title, badge));
+  card.root = root; card.badge = badge; card.seen = seen;
+  for (const s of dev.sensors || []) root.append(sensorRow(dev, s, card));
+  const controls = dev.controls || [];
+  const throttle = controls.find(c => c.name === 'throttle' && c.type === 'range');
+  const steering = controls.find(c => c.name === 'steering' && c.type === 'range');
+  for (const c of controls) root.append(controlRow(dev, c, card));
+  if (dev.camera) {
+    const img = el('img', { class: 'cam', alt: `camera ${dev.id}`, src: `/api/devices/${encodeURIComponent(dev.id)}/stream.mjpeg` });
+    const snap = el('a', { href: `/api/devices/${encodeURIComponent(dev.id)}/snapshot.jpg`, download: `${dev.id}.jpg` },
+      el('button', { type: 'button', tabindex: '-1' }, 'Snapshot'));
+    card.cam = img;
+    root.append(img, el('div', { class: 'camrow' }, snap));
+  }
+  if (throttle && steering) {
+    root.classList.add('wide');
+    root.append(drivePanel(dev, throttle, steering, card));
+  }
+  return card;
+}
+
+function updateCard(card, dev) {
+  card.dev = dev;
+  card.badge.textContent = dev.online ? 'online' : 'offline';
+  card.badge.className = 'badge' + (dev.online ? '' : ' off');
+  card.seen.textContent = ago(dev.last_seen);
+  for (const [name, v] of card.values) {
+    const x = dev.state?.[name];
+    v.value.textContent = fmt(x);
+  }
+  for (const [name, input] of card.inputs) if (dev.state && name in dev.state) input.set(dev.state[name]);
+}
+
+function render(devices) {
+  const main = document.getElementById('devices');
+  const seen = new Set();
+  for (const dev of devices) {
+    seen.add(dev.id);
+    let card = cards.get(dev.id);
+    if (!card || card.shape !== shape(dev)) {
+      const fresh = buildCard(dev);
+      if (card) card.root.replaceWith(fresh.root); else main.append(fresh.root);
+      cards.set(dev.id, fresh);
+      card = fresh;
+      if (dev.sensors?.length) loadHistory(dev.id);
+    }
+    updateCard(card, dev);
+  }
+  for (const [id, card] of cards) if (!seen.has(id)) { card.root.remove(); cards.delete(id); }
+  document.getElementById('empty').hidden = devices.length > 0;
+}
+
+async function loadHistory(id) {
+  const res = await fetch(`/api/devices/${encodeURIComponent(id)}`, { credentials: 'same-origin' });
+  if (!res.ok) return;
+  const dev = await res.json();
+  const card = cards.get(id);
+  if (!card) return;
+  for (const [name, v] of card.values) {
+    v.points.splice(0, v.points.length, ...(dev.history?.[name] || []));
+    v.chart.update();
+  }
+}
+
+function onState(id, state) {
+  const card = cards.get(id);
+  if (!card) return;
+  card.dev = { ...card.dev, state, last_seen: state.last_seen || card.dev.last_seen };
+  const t = state.last_seen ? Date.parse(state.last_seen) : Date.now();
+  for (const [name, v] of card.values) {
+    if (typeof state[name] === 'number') {
+      v.points.push([t, state[name]]);
+      if (v.points.length > HISTORY) v.points.splice(0, v.points.length - HISTORY);
+      v.chart.update();
+    }
+  }
+  updateCard(card, card.dev);
+}
+
+function connect() {
+  const es = new EventSource('/api/events');
+  es.addEventListener('open', () => { linkState.events = true; renderLink(); });
+  es.addEventListener('error', () => {
+    linkState.events = false; renderLink();
+    if (es.readyState === EventSource.CLOSED) {          // e.g. the session expired
+      fetch('/api/devices', { credentials: 'same-origin' }).then(r => {
+        if (r.status === 401) location.href = '/login'; else setTimeout(connect, 2000);
+      }, () => setTimeout(connect, 2000));
+    }
+  });
+  es.addEventListener('snapshot', e => {
+    const d = JSON.parse(e.data);
+    linkState = { broker: d.broker, bridge: d.bridge, events: true };
+    renderLink();
+    render(d.devices);
+  });
+  es.addEventListener('devices', e => render(JSON.parse(e.data).devices));
+  es.addEventListener('state', e => { const d = JSON.parse(e.data); onState(d.id, d.state); });
+  es.addEventListener('availability', e => {
+    const d = JSON.parse(e.data), card = cards.get(d.id);
+    if (card) updateCard(card, { ...card.dev, online: d.online });
+  });
+  es.addEventListener('result', e => {
+    const d = JSON.parse(e.data), card = cards.get(d.device);
+    if (!card || !d.result || String(d.result.id || '').startsWith('dash-')) return;   // ours arrive as HTTP answers
+    for (const span of card.results.values()) showResult(span, d.result);
+  });
+  es.addEventListener('bridge', e => { linkState.bridge = JSON.parse(e.data).online; renderLink(); });
+  es.addEventListener('broker', e => { linkState.broker = JSON.parse(e.data).connected; renderLink(); });
+}
+
+setInterval(() => { for (const card of cards.values()) if (card.dev) card.seen.textContent = ago(card.dev.last_seen); }, 1000);
+connect();
