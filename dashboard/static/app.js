@@ -171,11 +171,17 @@ function drivePanel(dev, throttle, steering, card) {
     held.clear(); padHeld.clear();
     if (last && (last[throttle.name] !== scale(throttle, 0) || last[steering.name] !== scale(steering, 0))) tick();
   }
+  // The car's own camera (a camera unit with the id DEVICE-cam) beside the controls while driving.
+  const view = el('img', { class: 'cam', alt: `camera of ${dev.id}`, hidden: '' });
+  view.addEventListener('error', () => { view.hidden = true; });
   const toggle = el('button', { type: 'button', 'aria-pressed': 'false', onclick: () => {
     on = !on;
     toggle.setAttribute('aria-pressed', String(on));
     box.classList.toggle('on', on);
     pad.hidden = !on;
+    view.hidden = !on;
+    if (on) view.src = `/api/devices/${encodeURIComponent(dev.id + '-cam')}/stream.mjpeg`;
+    else view.removeAttribute('src');
     if (on) { timer = setInterval(tick, 1000 / DRIVE_HZ); tick(); }
     else { stop(); tick(); clearInterval(timer); last = null; }
   } }, 'Drive mode');
@@ -192,7 +198,7 @@ function drivePanel(dev, throttle, steering, card) {
   window.addEventListener('keyup', e => { if (held.delete(e.key)) tick(); });
   window.addEventListener('blur', stop);
   document.addEventListener('visibilitychange', () => { if (document.hidden) { stop(); } });
-  const box = el('div', { class: 'drive' },
+  const box = el('div', { class: 'drive' }, view,
     el('div', null, el('p', { class: 'hint' }, 'Arrow keys, the pad or a gamepad; let go and it stops.'), pad, result));
   card.driveBox = box;
   return el('div', null, toggle, box);

@@ -1,0 +1,122 @@
+// The dashboard in a real browser: Debian's chromium, headless, driven by
+// playwright-core. Prints "ok ..." / "FAIL ..." lines for tests/integration/browser.sh.
+//   node dashboard.mjs URL USER PASSWORD OUTDIR
+import { chromium } from 'playwright-core';
+
+const [url, user, pass, outDir] = process.argv.slice(2);
+const base = url.replace(/\/$/, '');
+let failed = 0;
+const check = (what, ok, extra = '') => {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${extra ? ` (${extra})` : ''}`);
+  if (!ok) failed++;
+};
+const within = async (ms, fn) => {
+  const end = Date.now() + ms;
+  for (;;) {
+    try { if (await fn()) return true; } catch { /* not yet */ }
+    if (Date.now() > end) return false;
+    await new Promise(r => setTimeout(r, 100));
+  }
+};
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  const errors = [];
+  let dialogs = 0;
+  page.on('pageerror', e => errors.push(e.message));
+  page.on('console', m => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('dialog', d => { dialogs++; d.dismiss().catch(() => {}); });
+  const api = path => page.evaluate(async p => (await fetch(p)).json(), path);
+
+  await page.goto(base + '/');
+  check('without a session the UI sends the browser to the login page', page.url().endsWith('/login'), page.url());
+  await page.fill('input[name=user]', user);
+  await page.fill('input[name=password]', pass);
+  await Promise.all([page.waitForURL(base + '/'), page.click('button[type=submit]')]);
+  check('logging in leads to the dashboard', page.url() === base + '/');
+
+  const card = id => page.locator(`section.card[data-device="${id}"]`);
+  check('a card for each device', await within(10000, async () => (await page.locator('section.card').count()) >= 7),
+    `${await page.locator('section.card').count()} cards`);
+  check('the link badge says live', await within(5000, async () => (await page.textContent('#link')) === 'live'));
+  check('the lights are shown online, with when they were last seen', await within(5000, async () =>
+    (await card('cellar-lights').locator('.badge').textContent()) === 'online' &&
+    /seen \d+ s ago/.test(await card('cellar-lights').textContent())));
+
+  // A switch: the click goes to the device and the state comes back over SSE.
+  const light = card('cellar-lights').locator('button[data-control="light"]');
+  const before = await light.getAttribute('aria-pressed');
+  const want = before === 'true' ? 'OFF' : 'ON';
+  await light.click();
+  check('toggling the light shows the result "ok"', await within(3000, async () =>
+    (await card('cellar-lights').locator('.result.ok').count()) > 0));
+  check('the new state comes back and the toggle shows it', await within(3000, async () =>
+    (await light.getAttribute('aria-pressed')) === String(want === 'ON') && (await light.textContent()) === want));
+  check('the device really has it (the API agrees)', (await api('/api/devices/cellar-lights')).state.light === want);
+
+  // Readings with units and a chart.
+  check('readings show with their units', await within(5000, async () =>
+    /temperature\s*-?\d+(\.\d+)?\s*°C/.test((await card('cellar-thermo').textContent()).replace(/\n/g, ' '))));
+  check('the temperature has a chart of recent history', await within(8000, async () =>
+    ((await card('cellar-thermo').locator('svg.spark polyline').first().getAttribute('points')) || '').split(' ').length >= 2));
+
+  // The camera: the live image changes.
+  const cam = card('cellar-cam').locator('img.cam');
+  await within(5000, async () => (await cam.evaluate(i => i.naturalWidth)) > 0);
+  check('the camera shows a picture', (await cam.evaluate(i => i.naturalWidth)) === 640);
+  const shot1 = await cam.screenshot();
+  await page.waitForTimeout(1500);
+  const shot2 = await cam.screenshot();
+  check('the camera picture changes (live MJPEG)', !shot1.equals(shot2));
+  check('the camera card has a snapshot button', (await card('cellar-cam').locator('a[href$="snapshot.jpg"]').count()) === 1);
+
+  // Markup in a device's name is text.
+  const title = await card('cellar-thermo').locator('h2').textContent();
+  check('a display name with markup shows as text', title === '<img src=x onerror=alert(1)>', title);
+  check('... and made no element and ran nothing',
+    (await page.locator('img[src="x"]').count()) === 0 && dialogs === 0);
+
+  // Drive mode: arrows send throttle and steering; letting go sends zero.
+  const car = card('rc-car');
+  await car.locator('button', { hasText: 'Drive mode' }).click();
+  await page.keyboard.down('ArrowUp');
+  await page.keyboard.down('ArrowLeft');
+  check('drive mode: holding up and left drives forward and steers left', await within(3000, async () => {
+    const s = (await api('/api/devices/rc-car')).state;
+    return s.throttle === 100 && s.steering === -100;
+  }));
+  await page.keyboard.up('ArrowUp');
+  await page.keyboard.up('ArrowLeft');
+  check('drive mode: letting go sends zero', await within(3000, async () => {
+    const s = (await api('/api/devices/rc-car')).state;
+    return s.throttle === 0 && s.steering === 0;
+  }));
+  check('drive mode shows the car\'s camera beside the controls', await within(5000, async () =>
+    (await car.locator('img.cam').evaluate(i => i.naturalWidth)) > 0));
+
+  await page.screenshot({ path: `${outDir}/dashboard.png`, fullPage: true });
+
+  // A phone.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(300);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+  check('on a phone-sized screen nothing overflows sideways', overflow <= 390, `scrollWidth ${overflow}`);
+  await page.screenshot({ path: `${outDir}/dashboard-phone.png`, fullPage: false });
+
+  check('no script errors and no CSP violations', errors.length === 0, errors.slice(0, 3).join(' | '));
+
+  await Promise.all([page.waitForURL(base + '/login'), page.click('header button[type=submit]')]);
+  check('logging out leads back to the login page', page.url() === base + '/login');
+  const after = await page.evaluate(async () => (await fetch('/api/devices')).status);
+  check('... and the API refuses the old session', after === 401, String(after));
+} catch (e) {
+  check('the browser test ran to its end', false, e.message.split('\n')[0]);
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
