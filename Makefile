@@ -98,7 +98,8 @@ $(BUILD)/mqttbench: $(call obj,bench/mqttbench.c)
 DEB_PKGS := gcc make libmosquitto-dev mosquitto mosquitto-clients libcjson-dev libgpiod-dev \
             libturbojpeg0-dev libjpeg-turbo-progs \
             libmbedtls-dev libmicrohttpd-dev openssl python3 python3-cryptography clang \
-            libclang-rt-14-dev procps iproute2 iptables conntrack iputils-ping netcat-openbsd wireguard-go wireguard-tools xxd
+            libclang-rt-14-dev procps iproute2 iptables conntrack iputils-ping netcat-openbsd wireguard-go wireguard-tools xxd \
+            chromium wrk
 deps:
 	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	   grep -q 'install ok installed' || echo $$p; done); \
@@ -108,6 +109,13 @@ deps:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# Node.js for the browser tests: Debian's, unless the machine has one already.
+	$(Q)if ! command -v node > /dev/null || ! command -v npm > /dev/null; then \
+	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends nodejs npm; \
+	fi
+	$(Q)[ -d tests/browser/node_modules/playwright-core ] || \
+	  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 unit: $(BUILD)/unit-tests
 	$(Q)$(BUILD)/unit-tests
@@ -139,7 +147,9 @@ fuzz: deps
 	   base-unit/commands.c $(LIB_IC_SRC) $(CRYPTO_LIBS) -lcjson -lm
 	$(Q)clang $(FUZZ_CFLAGS) -Ibase-unit -o $(BUILD)/fuzz/fuzz-frames tests/fuzz/fuzz_frames.c \
 	   base-unit/frames.c $(LIB_IC_SRC) $(CRYPTO_LIBS) -lturbojpeg -lm
-	@mkdir -p $(BUILD)/fuzz/corpus-set $(BUILD)/fuzz/corpus-frames
+	$(Q)clang $(FUZZ_CFLAGS) -Idashboard -DDASHBOARD_STATIC_DIR='"."' -o $(BUILD)/fuzz/fuzz-http tests/fuzz/fuzz_http.c \
+	   dashboard/parse.c dashboard/store.c dashboard/settings.c $(LIB_COM_SRC) $(LIB_IC_SRC) $(CRYPTO_LIBS) -lcjson -lpthread -lm
+	@mkdir -p $(BUILD)/fuzz/corpus-set $(BUILD)/fuzz/corpus-frames $(BUILD)/fuzz/corpus-http
 	@echo "fuzzing the datagram path for $(FUZZ_SECONDS) s"
 	$(Q)$(BUILD)/fuzz/fuzz-datagram -max_total_time=$(FUZZ_SECONDS) -max_len=1400 -print_final_stats=1 \
 	   $(BUILD)/fuzz/corpus $(BUILD)/fuzz/seeds > $(BUILD)/fuzz/fuzz.log 2>&1; \
@@ -148,6 +158,10 @@ fuzz: deps
 	$(Q)$(BUILD)/fuzz/fuzz-frames -max_total_time=$(FUZZ_SECONDS) -max_len=20000 -print_final_stats=1 \
 	   $(BUILD)/fuzz/corpus-frames > $(BUILD)/fuzz/fuzz-frames.log 2>&1; \
 	   rc=$$?; tail -n 6 $(BUILD)/fuzz/fuzz-frames.log; exit $$rc
+	@echo "fuzzing the dashboard's request and message parsing for $(FUZZ_SECONDS) s"
+	$(Q)$(BUILD)/fuzz/fuzz-http -max_total_time=$(FUZZ_SECONDS) -max_len=6000 -print_final_stats=1 \
+	   $(BUILD)/fuzz/corpus-http tests/fuzz/seeds-http > $(BUILD)/fuzz/fuzz-http.log 2>&1; \
+	   rc=$$?; tail -n 6 $(BUILD)/fuzz/fuzz-http.log; exit $$rc
 	@echo "fuzzing set payloads for $(FUZZ_SECONDS) s"
 	$(Q)$(BUILD)/fuzz/fuzz-set -max_total_time=$(FUZZ_SECONDS) -max_len=5000 -print_final_stats=1 \
 	   $(BUILD)/fuzz/corpus-set tests/fuzz/seeds-set > $(BUILD)/fuzz/fuzz-set.log 2>&1; \

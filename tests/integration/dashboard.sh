@@ -232,7 +232,11 @@ check "three stalled viewers do not slow another: it still gets >= 15 frames/s o
 import json, sys; r = json.load(open(sys.argv[1])); print("    ", r)
 sys.exit(not (r["distinct"] >= 60 and r["valid"] == r["parts"]))' "$T/mjpeg2"
 echo "    dashboard RSS ${rss0} kB before the stalled viewers, ${rss1} kB after 5 s of them"
-check "... nor grow the dashboard's memory (< 2 MiB more)" test $((rss1 - rss0)) -lt 2048
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+	skip "... nor grow the dashboard's memory: not measurable under ASan (its quarantine keeps freed frames resident)"
+else
+	check "... nor grow the dashboard's memory (< 2 MiB more)" test $((rss1 - rss0)) -lt 2048
+fi
 check "the MJPEG viewers are counted" bash -c "curl -s -H 'Authorization: Bearer $TOKEN' $DASH/metrics | grep -q '^intercom_dashboard_mjpeg_viewers [1-9]'"
 
 echo "# availability"

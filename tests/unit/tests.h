@@ -5,4 +5,5 @@ extern const struct test_case protocol_tests[];
 extern const struct test_case config_tests[];
 extern const struct test_case command_tests[];
 extern const struct test_case frame_tests[];
+extern const struct test_case dashboard_tests[];
 #endif
