@@ -36,6 +36,7 @@ struct dev {
 	int n_hist;
 	struct frame *frame, *thumb;
 	uint64_t frame_gen;
+	char frame_seen[32];		/* when the newest frame came (cameras publish no state) */
 };
 
 struct event {
@@ -202,7 +203,9 @@ static cJSON *dev_json(struct store *s, const struct dev *d, bool with_history)
 	last_seen = d->state ? cJSON_GetObjectItemCaseSensitive(d->state, "last_seen") : NULL;
 	if (!last_seen && d->info)
 		last_seen = cJSON_GetObjectItemCaseSensitive(d->info, "last_seen");
-	if (cJSON_IsString(last_seen))
+	if (d->frame_seen[0] && (!cJSON_IsString(last_seen) || strcmp(d->frame_seen, last_seen->valuestring) > 0))
+		cJSON_AddStringToObject(o, "last_seen", d->frame_seen);
+	else if (cJSON_IsString(last_seen))
 		cJSON_AddStringToObject(o, "last_seen", last_seen->valuestring);
 	else
 		cJSON_AddNullToObject(o, "last_seen");
@@ -533,12 +536,18 @@ void store_on_message(struct store *s, const char *topic, const void *payload, s
 		if (!looks_like_jpeg(payload, len) || !(f = frame_new(payload, len)))
 			goto out;
 		if (full) {
-			bool first = !d->frame;
+			char seen[32];
 			frame_unref(d->frame);
 			d->frame = f;
 			d->frame_gen++;
-			if (first)
+			iso8601(seen, wall_ms());
+			if (strcmp(seen, d->frame_seen)) {	/* at most once a second */
+				cJSON *ev = id_object(d->id);
+				memcpy(d->frame_seen, seen, sizeof(seen));
 				changed(s);
+				cJSON_AddStringToObject(ev, "last_seen", seen);
+				event_push(s, "seen", ev);
+			}
 			pthread_cond_broadcast(&s->frames_cv);
 		} else {
 			frame_unref(d->thumb);

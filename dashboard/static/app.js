@@ -321,6 +321,10 @@ function connect() {
     if (!card || !d.result || String(d.result.id || '').startsWith('dash-')) return;   // ours arrive as HTTP answers
     for (const span of card.results.values()) showResult(span, d.result);
   });
+  es.addEventListener('seen', e => {          // a camera's newest frame
+    const d = JSON.parse(e.data), card = cards.get(d.id);
+    if (card) card.dev = { ...card.dev, last_seen: d.last_seen };
+  });
   es.addEventListener('bridge', e => { linkState.bridge = JSON.parse(e.data).online; renderLink(); });
   es.addEventListener('broker', e => { linkState.broker = JSON.parse(e.data).connected; renderLink(); });
 }
