@@ -41,7 +41,7 @@ LIB_IC  := $(BUILD)/libintercom.a
 LIB_COM := $(BUILD)/libcommon.a
 PROGRAMS := $(BUILD)/base-unit $(BUILD)/read-unit $(BUILD)/updatable-unit $(BUILD)/camera-unit \
             $(BUILD)/dashboard
-BENCH_TOOLS := $(BUILD)/loadgen $(BUILD)/mqttbench
+BENCH_TOOLS := $(BUILD)/loadgen $(BUILD)/mqttbench $(BUILD)/httpbench
 
 CRYPTO_LIBS := -lmbedcrypto
 
@@ -89,6 +89,10 @@ $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIB_COM) $(LIB_IC)
 $(BUILD)/loadgen: $(call obj,bench/loadgen.c) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) -lm $(LDLIBS)
+
+$(BUILD)/httpbench: $(call obj,bench/httpbench.c)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/mqttbench: $(call obj,bench/mqttbench.c)
 	@echo "  LD  $@"

@@ -1,0 +1,236 @@
+/*
+ * httpbench: many HTTP stream clients of the dashboard in one epoll thread.
+ *
+ *   httpbench sse HOST PORT TOKEN CLIENTS SECONDS
+ *       opens CLIENTS streams of /api/events; once every one has its first
+ *       snapshot it prints "ready" on stderr, then for SECONDS takes a latency
+ *       sample (receive time - t) from every event whose data holds
+ *       "t":MICROSECONDS (mqttbench publish puts the publish time there).
+ *       Prints one JSON line: clients, events, p50_us, p99_us, max_us.
+ *   httpbench mjpeg HOST PORT TOKEN PATH VIEWERS SECONDS
+ *       opens VIEWERS streams of PATH (multipart/x-mixed-replace) and counts
+ *       whole parts per viewer for SECONDS. Prints one JSON line: viewers,
+ *       frames, fps_min, fps_median, fps_max, bytes.
+ *
+ * Requests are HTTP/1.0, so the body arrives unchunked.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUF 262144
+
+struct client {
+	int fd;
+	char *buf;
+	size_t len;
+	int head_done;
+	long events, frames, part_left;	/* mjpeg: bytes of the current part still to skip */
+	long long bytes;
+	int ready;
+};
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int open_stream(const char *host, int port, const char *token, const char *path)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	char req[512];
+	int fd = socket(AF_INET, SOCK_STREAM, 0), n;
+
+	inet_pton(AF_INET, host, &sa.sin_addr);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		perror("connect");
+		exit(1);
+	}
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n\r\n", path,
+		     host, port, token);
+	if (write(fd, req, (size_t)n) != n) {
+		perror("write");
+		exit(1);
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
+}
+
+static double *samples;
+static long n_samples, cap_samples;
+static int measuring;
+
+/* SSE: complete lines; a "data:" line with "t": gives a sample. */
+static void sse_consume(struct client *c)
+{
+	char *p = c->buf, *end = c->buf + c->len, *nl;
+	double now = now_us();
+
+	while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+		if (!c->ready && nl - p >= 15 && !memcmp(p, "event: snapshot", 15))
+			c->ready = 1;
+		if (measuring && nl - p > 6 && !memcmp(p, "data: ", 6)) {
+			char *t = memmem(p, (size_t)(nl - p), "\"t\":", 4);
+			if (t) {
+				c->events++;
+				if (n_samples < cap_samples)
+					samples[n_samples++] = now - strtod(t + 4, NULL);
+			}
+		}
+		p = nl + 1;
+	}
+	c->len = (size_t)(end - p);
+	memmove(c->buf, p, c->len);
+}
+
+/* MJPEG: find each part's Content-Length, skip its bytes, count it. */
+static void mjpeg_consume(struct client *c)
+{
+	for (;;) {
+		if (c->part_left > 0) {
+			size_t n = c->len < (size_t)c->part_left ? c->len : (size_t)c->part_left;
+			memmove(c->buf, c->buf + n, c->len - n);
+			c->len -= n;
+			c->part_left -= (long)n;
+			if (c->part_left == 0 && measuring)
+				c->frames++;
+			if (c->part_left > 0 || !c->len)
+				return;
+			continue;
+		}
+		char *h = memmem(c->buf, c->len, "Content-Length: ", 16), *e;
+		if (!h || !(e = memmem(h, c->len - (size_t)(h - c->buf), "\r\n\r\n", 4))) {
+			if (c->len > BUF / 2) {	/* no header in sight: drop what we have */
+				c->len = 0;
+			}
+			return;
+		}
+		c->part_left = strtol(h + 16, NULL, 10) + 2;
+		if (measuring)
+			c->bytes += c->part_left - 2;
+		e += 4;
+		c->len -= (size_t)(e - c->buf);
+		memmove(c->buf, e, c->len);
+		c->ready = 1;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int mjpeg, n, ep, ready = 0, port;
+	double seconds, t_end;
+	const char *host, *token, *path;
+	struct client *cs;
+	struct epoll_event ev, evs[256];
+
+	if (argc < 7 || (strcmp(argv[1], "sse") && strcmp(argv[1], "mjpeg"))) {
+		fprintf(stderr, "usage: httpbench sse HOST PORT TOKEN CLIENTS SECONDS\n"
+				"       httpbench mjpeg HOST PORT TOKEN PATH VIEWERS SECONDS\n");
+		return 2;
+	}
+	mjpeg = !strcmp(argv[1], "mjpeg");
+	host = argv[2];
+	port = atoi(argv[3]);
+	token = argv[4];
+	path = mjpeg ? argv[5] : "/api/events";
+	n = atoi(argv[mjpeg ? 6 : 5]);
+	seconds = atof(argv[mjpeg ? 7 : 6]);
+	cap_samples = 4000000;
+	samples = malloc(sizeof(double) * (size_t)cap_samples);
+	cs = calloc((size_t)n, sizeof(*cs));
+	ep = epoll_create1(0);
+	for (int i = 0; i < n; i++) {
+		cs[i].fd = open_stream(host, port, token, path);
+		cs[i].buf = malloc(BUF);
+		ev.events = EPOLLIN;
+		ev.data.ptr = &cs[i];
+		epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
+	}
+	t_end = mono_s() + 30;	/* time allowed to get every stream going */
+	for (;;) {
+		double now = mono_s();
+		if (!measuring && ready == n) {
+			fprintf(stderr, "ready\n");
+			measuring = 1;
+			t_end = now + seconds;
+		}
+		if (now >= t_end)
+			break;
+		int k = epoll_wait(ep, evs, 256, 50);
+		for (int i = 0; i < k; i++) {
+			struct client *c = evs[i].data.ptr;
+			ssize_t r = read(c->fd, c->buf + c->len, BUF - c->len - 1);
+			if (r <= 0) {
+				if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+					epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+					close(c->fd);
+				}
+				continue;
+			}
+			c->len += (size_t)r;
+			if (!c->head_done) {
+				char *e = memmem(c->buf, c->len, "\r\n\r\n", 4);
+				if (!e)
+					continue;
+				c->head_done = 1;
+				e += 4;
+				c->len -= (size_t)(e - c->buf);
+				memmove(c->buf, e, c->len);
+			}
+			int was = c->ready;
+			if (mjpeg)
+				mjpeg_consume(c);
+			else
+				sse_consume(c);
+			ready += c->ready && !was;
+		}
+	}
+	if (!measuring) {
+		fprintf(stderr, "only %d of %d streams started\n", ready, n);
+		return 1;
+	}
+	if (mjpeg) {
+		double *fps = malloc(sizeof(double) * (size_t)n);
+		long frames = 0;
+		long long bytes = 0;
+		for (int i = 0; i < n; i++) {
+			fps[i] = (double)cs[i].frames / seconds;
+			frames += cs[i].frames;
+			bytes += cs[i].bytes;
+		}
+		qsort(fps, (size_t)n, sizeof(double), cmp_double);
+		printf("{\"viewers\":%d,\"frames\":%ld,\"fps_min\":%.2f,\"fps_median\":%.2f,\"fps_max\":%.2f,\"bytes\":%lld}\n",
+		       n, frames, fps[0], fps[n / 2], fps[n - 1], bytes);
+	} else {
+		qsort(samples, (size_t)n_samples, sizeof(double), cmp_double);
+		printf("{\"clients\":%d,\"events\":%ld,\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f}\n", n, n_samples,
+		       n_samples ? samples[n_samples / 2] : 0.0, n_samples ? samples[n_samples * 99 / 100] : 0.0,
+		       n_samples ? samples[n_samples - 1] : 0.0);
+	}
+	return 0;
+}
