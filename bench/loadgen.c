@@ -11,7 +11,13 @@
  *       TOTAL readings round-robin at RATE per second (0: as fast as possible).
  *       Each reading's value is the send time in microseconds (Unix), so a
  *       subscriber can measure end-to-end latency. Prints one JSON line.
+ *       With BENCH_FLOW_FILE and BENCH_FLOW_WINDOW set, a closed loop: at
+ *       most WINDOW readings between sent and received (bench/flow.h).
+ *   loadgen plain HOST:PORT TOTAL RATE
+ *       the same readings as plain JSON datagrams with no intercom at all, for
+ *       a peer that takes those (Node-RED's udp in node).
  */
+#include "flow.h"
 #include "ic_session.h"
 #include "util.h"
 
@@ -196,6 +202,7 @@ static int cmd_run(const char *base_text, const char *path, long total, double r
 	double t0, t1, hs0;
 	long sent = 0, send_errors = 0;
 	uint8_t out[IC_MAX_DATAGRAM], body[16];
+	long *got = flow_counter(0), window = flow_window();
 
 	if (n <= 0) {
 		fprintf(stderr, "loadgen: bad arguments, or out of sockets: %s\n", strerror(errno));
@@ -216,6 +223,7 @@ static int cmd_run(const char *base_text, const char *path, long total, double r
 				if (due - now > 200)
 					usleep((useconds_t)(due - now - 100));
 		}
+		flow_wait(got, window, k);
 		r.values[0].value = now_us_wall();
 		len = ic_reading_encode(body, sizeof(body), &r);
 		len = ic_device_seal(&s->dev, IC_READING, body, (size_t)len, out, sizeof(out));
@@ -240,6 +248,42 @@ static int cmd_run(const char *base_text, const char *path, long total, double r
 	return failed ? 1 : 0;
 }
 
+/* Plain UDP, for a peer that takes unauthenticated JSON datagrams (the
+ * Node-RED flow of bench/node-red/): {"t":send time,"last_seen":...}. */
+static int cmd_plain(const char *addr_text, long total, double rate)
+{
+	struct sockaddr_storage to;
+	socklen_t tl;
+	long *got = flow_counter(0), window = flow_window(), sent = 0;
+	double t0, t1;
+	char msg[128];
+	int fd;
+
+	if (addr_parse(&to, &tl, addr_text, false) < 0 || udp_open(&fd, to.ss_family, NULL, 0, 0, NULL) < 0) {
+		fprintf(stderr, "loadgen: bad address '%s'\n", addr_text);
+		return 2;
+	}
+	t0 = now_us_wall();
+	for (long k = 0; k < total; k++) {
+		int n;
+		if (rate > 0) {
+			double due = t0 + (double)k * 1e6 / rate, now;
+			while ((now = now_us_wall()) < due)
+				if (due - now > 200)
+					usleep((useconds_t)(due - now - 100));
+		}
+		flow_wait(got, window, k);
+		n = snprintf(msg, sizeof(msg), "{\"t\":%.0f,\"last_seen\":\"2026-11-24T10:00:00Z\"}", now_us_wall());
+		while (sendto(fd, msg, (size_t)n, 0, (const struct sockaddr *)&to, tl) < 0 && (errno == EAGAIN || errno == ENOBUFS))
+			usleep(50);
+		sent++;
+	}
+	t1 = now_us_wall();
+	printf("{\"sent\":%ld,\"seconds\":%.3f,\"rate\":%.0f}\n", sent, (t1 - t0) / 1e6, (double)sent / ((t1 - t0) / 1e6));
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "keys"))
@@ -248,6 +292,9 @@ int main(int argc, char **argv)
 		return cmd_serve(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 6 && !strcmp(argv[1], "run"))
 		return cmd_run(argv[2], argv[3], atol(argv[4]), atof(argv[5]));
-	fprintf(stderr, "usage: loadgen keys N FILE | loadgen run BASE FILE TOTAL RATE\n");
+	if (argc == 5 && !strcmp(argv[1], "plain"))
+		return cmd_plain(argv[2], atol(argv[3]), atof(argv[4]));
+	fprintf(stderr, "usage: loadgen keys N FILE | loadgen run BASE FILE TOTAL RATE | loadgen serve BASE FILE SECONDS\n"
+			"       loadgen plain HOST:PORT TOTAL RATE\n");
 	return 2;
 }

@@ -21,6 +21,8 @@
  * Uses libmosquitto's own thread: here only the broker is measured, not our
  * event loop.
  */
+#include "flow.h"
+
 #include <pthread.h>
 #include <mosquitto.h>
 #include <stdatomic.h>
@@ -36,6 +38,7 @@ static atomic_long received, published;
 static double first_us, last_us;
 static double *samples;
 static long n_samples;
+static long *flow;		/* closed loop: received, shared with the sender (flow.h) */
 
 static double now_us(void)
 {
@@ -58,6 +61,8 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 		first_us = now;
 	last_us = now;
 	received++;
+	if (flow)
+		__atomic_store_n(flow, (long)received, __ATOMIC_RELEASE);
 	if (msg->payloadlen > 0 && (p = memmem(msg->payload, (size_t)msg->payloadlen, "\"t\":", 4)) &&
 	    n_samples < MAX_SAMPLES)
 		samples[n_samples++] = now - strtod(p + 4, NULL);
@@ -111,6 +116,7 @@ static int count(char **argv)
 	samples = malloc(MAX_SAMPLES * sizeof(double));
 	if (!m || !samples)
 		return 1;
+	flow = flow_counter(1);
 	mosquitto_message_callback_set(m, on_message);
 	mosquitto_subscribe(m, NULL, argv[7], 1);
 	mosquitto_loop_start(m);
@@ -155,6 +161,7 @@ static int publish(char **argv)
 	double rate = atof(argv[9]), t0;
 	int qos = atoi(argv[10]);
 	char topic[256], payload[128];
+	long *got = flow_counter(0), window = flow_window();
 
 	if (!m)
 		return 1;
@@ -170,6 +177,7 @@ static int publish(char **argv)
 				if (due - now > 200)
 					usleep((useconds_t)(due - now - 100));
 		}
+		flow_wait(got, window, k);
 		snprintf(topic, sizeof(topic), "%s/sim%05ld", prefix, k % 1000);
 		n = snprintf(payload, sizeof(payload), "{\"t\":%.0f,\"last_seen\":\"2026-11-24T10:00:00Z\"}", now_us());
 		while (mosquitto_publish(m, NULL, topic, n, payload, qos, true) == MOSQ_ERR_NOMEM)

@@ -8,6 +8,7 @@
 #include "settings.h"
 #include "store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
