@@ -21,6 +21,8 @@ void base_config_init(struct base_config *c)
 	c->command_retry_max_ms = 200;
 	c->camera_interval_ms = 1000;
 	c->outage_buffer = 1000;
+	c->udp_linger_us = 500;
+	c->udp_linger_rate = 2000;
 	c->mqtt_clean_session = false;
 	snprintf(c->mqtt_host, sizeof(c->mqtt_host), "localhost");
 	c->mqtt_port = 8883;
@@ -186,6 +188,8 @@ bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 	INT_KEY("command_retry_max_ms", command_retry_max_ms, 10, 60000)
 	INT_KEY("camera_interval_ms", camera_interval_ms, 0, 3600000)
 	INT_KEY("outage_buffer", outage_buffer, 0, 1000000)
+	INT_KEY("udp_linger_us", udp_linger_us, 0, 100000)
+	INT_KEY("udp_linger_rate", udp_linger_rate, 0, 10000000)
 	if (!strcmp(k, "mqtt_clean_session"))
 		return conf_want_args(l, 1, 1, "true|false", err, errlen) &&
 		       conf_bool(l, 1, &c->mqtt_clean_session, err, errlen);
