@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <cjson/cJSON.h>
+#include <malloc.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -759,6 +760,13 @@ static void pull_availability(struct base *b, struct device *d)
 
 void bridge_tick(struct base *b, uint64_t now)
 {
+	/* Bursts (every topic re-published after a reconnect, a camera's frames)
+	 * leave freed heap behind; give it back to the system now and then, so
+	 * the resident size is what the devices need, not the largest burst. */
+	if (now - b->last_trim >= 10000) {
+		malloc_trim(0);
+		b->last_trim = now;
+	}
 	for (int i = 0; i < b->n_cams; i++) {
 		struct device *d = b->cams[i];
 		bool changed;

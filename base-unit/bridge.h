@@ -48,6 +48,7 @@ struct base {
 	struct outage_entry { char *topic, *payload; } *outage;
 	int outage_head, outage_len;
 	uint64_t outage_dropped, outage_delivered;
+	uint64_t last_trim;		/* now_ms() of the last malloc_trim() */
 };
 
 int bridge_init(struct base *b);	/* after cfg and table; 0 or -ENOMEM */
