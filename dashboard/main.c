@@ -9,6 +9,7 @@
 #include "log.h"
 #include "store.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,9 @@ static int run(const char *path, bool verbose)
 	if (!dash_config_load(&c, path))
 		return 1;
 	log_threshold = verbose ? LOG_DEBUG : (enum log_level)c.log_level;
+	/* A thread per connection would otherwise get glibc malloc arenas of
+	 * their own (up to 8 per core), each keeping freed memory resident. */
+	mallopt(M_ARENA_MAX, 2);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
