@@ -145,31 +145,13 @@ bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 		c->n_ports++;
 		return true;
 	}
-	if (!strcmp(k, "prefix")) {
-		if (!conf_want_args(l, 1, 1, "PREFIX", err, errlen))
-			return false;
-		if (!prefix_valid(l->argv[1])) {
-			snprintf(err, errlen, "'prefix' expects topic levels of A-Z a-z 0-9 _ - separated by '/', got '%s'",
-				 l->argv[1]);
-			return false;
-		}
-		return copy_string(c->prefix, sizeof(c->prefix), l, err, errlen);
-	}
+	if (!strcmp(k, "prefix"))
+		return conf_prefix(l, c->prefix, sizeof(c->prefix), err, errlen);
 	if (!strcmp(k, "mqtt_password_file"))
 		return conf_want_args(l, 1, 1, "PATH", err, errlen) &&
 		       conf_read_secret(l, 1, c->mqtt_password, sizeof(c->mqtt_password), err, errlen);
-	if (!strcmp(k, "log_level")) {
-		static const char *const names[] = { "error", "warning", "info", "debug" };
-		if (!conf_want_args(l, 1, 1, "error|warning|info|debug", err, errlen))
-			return false;
-		for (int i = 0; i < 4; i++)
-			if (!strcmp(l->argv[1], names[i])) {
-				c->log_level = i;
-				return true;
-			}
-		snprintf(err, errlen, "'log_level' expects error, warning, info or debug, got '%s'", l->argv[1]);
-		return false;
-	}
+	if (!strcmp(k, "log_level"))
+		return conf_log_level(l, &c->log_level, err, errlen);
 	STR_KEY("listen", listen)
 	STR_KEY("mqtt_host", mqtt_host)
 	STR_KEY("mqtt_cafile", mqtt_cafile)

@@ -1,4 +1,5 @@
 #include "parse.h"
+#include "util.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -64,17 +65,6 @@ bool bearer_get(const char *header, char *out, size_t cap)
 	return copy_span(p, strlen(p), out, cap);
 }
 
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes s[0..n) into out; false on a bad escape, an encoded NUL or overflow. */
 static bool form_decode(const char *s, size_t n, char *out, size_t cap)
 {
@@ -88,8 +78,8 @@ static bool form_decode(const char *s, size_t n, char *out, size_t cap)
 			int hi, lo;
 			if (i + 2 >= n)
 				return false;
-			hi = hexdigit(s[i + 1]);
-			lo = hexdigit(s[i + 2]);
+			hi = hex_digit(s[i + 1]);
+			lo = hex_digit(s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return false;
 			c = (char)(hi << 4 | lo);

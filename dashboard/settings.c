@@ -74,17 +74,8 @@ bool dash_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 			*(int *)(void *)((char *)c + ints[i].off) = (int)v;
 			return true;
 		}
-	if (!strcmp(k, "prefix")) {
-		if (!conf_want_args(l, 1, 1, "PREFIX", err, errlen))
-			return false;
-		if (!prefix_valid(l->argv[1])) {
-			snprintf(err, errlen, "'prefix' expects topic levels of A-Z a-z 0-9 _ - separated by '/', got '%s'",
-				 l->argv[1]);
-			return false;
-		}
-		snprintf(c->prefix, sizeof(c->prefix), "%s", l->argv[1]);
-		return true;
-	}
+	if (!strcmp(k, "prefix"))
+		return conf_prefix(l, c->prefix, sizeof(c->prefix), err, errlen);
 	if (!strcmp(k, "mqtt_password_file"))
 		return conf_want_args(l, 1, 1, "PATH", err, errlen) &&
 		       conf_read_secret(l, 1, c->mqtt_password, sizeof(c->mqtt_password), err, errlen);
@@ -158,18 +149,8 @@ bool dash_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 		c->n_names++;
 		return true;
 	}
-	if (!strcmp(k, "log_level")) {
-		static const char *const levels[] = { "error", "warning", "info", "debug" };
-		if (!conf_want_args(l, 1, 1, "error|warning|info|debug", err, errlen))
-			return false;
-		for (int i = 0; i < 4; i++)
-			if (!strcmp(l->argv[1], levels[i])) {
-				c->log_level = i;
-				return true;
-			}
-		snprintf(err, errlen, "'log_level' expects error, warning, info or debug, got '%s'", l->argv[1]);
-		return false;
-	}
+	if (!strcmp(k, "log_level"))
+		return conf_log_level(l, &c->log_level, err, errlen);
 	snprintf(err, errlen, "unknown key '%s'", k);
 	return false;
 }

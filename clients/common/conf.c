@@ -1,4 +1,5 @@
 #include "conf.h"
+#include "util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -165,5 +166,33 @@ bool conf_read_secret(const struct conf_line *l, int i, char *dst, size_t cap, c
 		snprintf(err, errlen, "'%s' '%s' is empty", l->argv[0], path);
 		return false;
 	}
+	return true;
+}
+
+bool conf_log_level(const struct conf_line *l, int *out, char *err, size_t errlen)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+
+	if (!conf_want_args(l, 1, 1, "error|warning|info|debug", err, errlen))
+		return false;
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(l->argv[1], names[i])) {
+			*out = i;
+			return true;
+		}
+	snprintf(err, errlen, "'%s' expects error, warning, info or debug, got '%s'", l->argv[0], l->argv[1]);
+	return false;
+}
+
+bool conf_prefix(const struct conf_line *l, char *out, size_t cap, char *err, size_t errlen)
+{
+	if (!conf_want_args(l, 1, 1, "PREFIX", err, errlen))
+		return false;
+	if (!prefix_valid(l->argv[1]) || strlen(l->argv[1]) >= cap) {
+		snprintf(err, errlen, "'%s' expects topic levels of A-Z a-z 0-9 _ - separated by '/', got '%s'",
+			 l->argv[0], l->argv[1]);
+		return false;
+	}
+	memcpy(out, l->argv[1], strlen(l->argv[1]) + 1);
 	return true;
 }

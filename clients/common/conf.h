@@ -45,5 +45,9 @@ bool conf_bool(const struct conf_line *l, int i, bool *out, char *err, size_t er
 /* Reads the first line of the file named by argv[i] (a password file) into dst,
  * without its line ending. An empty or unreadable file is an error. */
 bool conf_read_secret(const struct conf_line *l, int i, char *dst, size_t cap, char *err, size_t errlen);
+/* log_level: error|warning|info|debug -> 0..3 (enum log_level). */
+bool conf_log_level(const struct conf_line *l, int *out, char *err, size_t errlen);
+/* A topic prefix (prefix_valid()) copied to out. */
+bool conf_prefix(const struct conf_line *l, char *out, size_t cap, char *err, size_t errlen);
 
 #endif

@@ -81,7 +81,7 @@ uint64_t random_between(uint64_t lo, uint64_t hi)
 	return lo + r % (hi - lo + 1);
 }
 
-static int hexval(char c)
+int hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -97,7 +97,7 @@ bool key_from_hex(uint8_t key[32], const char *hex)
 	if (strlen(hex) != 64)
 		return false;
 	for (int i = 0; i < 32; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		key[i] = (uint8_t)(hi << 4 | lo);

@@ -18,6 +18,9 @@ uint64_t random_u64_nonzero(void);
 /* Uniform in [lo, hi]; for jitter, not for keys. */
 uint64_t random_between(uint64_t lo, uint64_t hi);
 
+/* The value of one hex digit, or -1. */
+int hex_digit(char c);
+
 /* 64 hex digits <-> 32-byte key. */
 bool key_from_hex(uint8_t key[32], const char *hex);
 void key_to_hex(char out[65], const uint8_t key[32]);
