@@ -67,8 +67,14 @@ int bridge_init(struct base *b)
 	b->jc = jpeg_checker_new();
 	if (!b->busy || !b->cams || !b->jc)
 		return -ENOMEM;
-	if (b->cfg.state_file[0])
-		state_load(&b->table, b->cfg.state_file);
+	if (b->cfg.state_file[0] && state_load(&b->table, b->cfg.state_file) > 0) {
+		uint64_t now = now_ms();
+		for (int i = 0; i < b->table.n; i++) {
+			struct device *d = &b->table.devices[i];
+			if (d->info && d->info->hello.keepalive)
+				d->presumed_until = now + (uint64_t)b->cfg.offline_after * d->info->hello.keepalive * 1000;
+		}
+	}
 	return setup_cameras(b);
 }
 
@@ -105,6 +111,11 @@ static void publish_availability(struct base *b, const struct device *d)
 	char topic[IC_ID_MAX + 16];
 	const char *v = d->online ? "online" : "offline";
 
+	/* Restored from the state file and not heard from yet: leave whatever the
+	 * broker holds (after a crash, "online") until the grace ends, so a base
+	 * unit restart does not flap every device offline (bridge_tick). */
+	if (!d->online && d->presumed_until)
+		return;
 	snprintf(topic, sizeof(topic), "%s/availability", d->peer.id);
 	mqtt_publish(b->mqtt, topic, v, strlen(v), true);
 }
@@ -523,6 +534,7 @@ static void on_established(struct base *b, struct device *d)
 		 kind_name(d->info->hello.kind), d->info->hello.n_sensors, d->info->hello.n_controls, where);
 	if (changed)
 		b->state_dirty = true;
+	d->presumed_until = 0;
 	if (!d->online || changed) {
 		d->online = true;
 		publish_availability(b, d);
@@ -780,6 +792,11 @@ void bridge_tick(struct base *b, uint64_t now)
 		struct device *d = &b->table.devices[i];
 		uint64_t limit;
 
+		if (d->presumed_until && now >= d->presumed_until) {
+			d->presumed_until = 0;	/* it did not come back after the restart */
+			log_info("device %s offline (not heard from since the restart)", d->peer.id);
+			publish_availability(b, d);
+		}
 		if (!d->online || (d->cam && d->cam->pull))
 			continue;
 		limit = (uint64_t)b->cfg.offline_after * d->info->hello.keepalive * 1000;

@@ -11,7 +11,7 @@ device thermo $KEY
 device never-seen $("$BIN/base-unit" genkey)
 CONF
 } > "$T/base.conf"
-printf 'id thermo\nkey %s\nbase 127.0.0.1:%s\ninterval 0.5\nsensor temperature °C simulated 12 0.1\n' \
+printf 'id thermo\nkey %s\nbase 127.0.0.1:%s\ninterval 0.5\nkeepalive 1\nsensor temperature °C simulated 12 0.1\n' \
 	"$KEY" "$UDP_PORT" > "$T/thermo.conf"
 watch all reader 'intercom/bridge/devices'
 start base "$BIN/base-unit" -c "$T/base.conf"
@@ -28,6 +28,22 @@ start base "$BIN/base-unit" -c "$T/base.conf"
 check "after a SIGKILL and a restart, the device list knows the device before it speaks" \
 	wait_until 10 seen_since all '"id":"thermo","kind":"read","sensors":\[\{"name":"temperature","unit":"°C"\}\],"controls":\[\],"online":false'
 check "the restart said so" grep -q "restored what 1 devices announced" "$T/base.log"
+check "a restored device that does not come back is published offline after its grace (3 keepalives)" \
+	wait_until 6 grep -q "device thermo offline (not heard from since the restart)" "$T/base.log"
+
+echo "# a base-unit restart does not flap the devices offline"
+watch avail reader 'intercom/thermo/availability'
+start thermo "$BIN/read-unit" -c "$T/thermo.conf"
+check "the device is online again" wait_until 10 seen avail '^intercom/thermo/availability online$'
+check "the state file has it" wait_until 5 grep -q '^device thermo ' "$T/base.state"
+stop base KILL
+mark avail
+n0=$(grep -c "device thermo (read" "$T/base.log")
+start base "$BIN/base-unit" -c "$T/base.conf"
+check "after a SIGKILL and a restart, the device re-registers" wait_until 10 \
+	bash -c "[ \$(grep -c 'device thermo (read' '$T/base.log') -gt $n0 ]"
+sleep 1
+check "and its availability never went offline meanwhile" not_seen_since avail 'offline'
 
 stop base TERM
 printf 'device thermo zz-not-hex\n' >> "$T/base.state"
