@@ -12,15 +12,6 @@
 
 #define STATE_MAGIC "intercom-base-state 1"
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* "device ID HEX" lines; the announcement is the HELLO body, as on the wire. */
 static bool parse_line(char *line, char id[IC_ID_MAX + 1], struct ic_hello *h)
 {
@@ -43,7 +34,7 @@ static bool parse_line(char *line, char id[IC_ID_MAX + 1], struct ic_hello *h)
 		return false;
 	len = n / 2;
 	for (size_t i = 0; i < len; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		body[i] = (uint8_t)(hi << 4 | lo);
