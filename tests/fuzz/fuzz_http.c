@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	if (s && ++runs % 5000 == 0) {	/* the store keeps what it is told: start afresh now and then */
+	if (s && ++runs % 500 == 0) {	/* the store keeps what it is told: start afresh now and then */
 		store_free(s);
 		s = NULL;
 	}
