@@ -256,6 +256,22 @@ curl -s --cacert "$BROKER/ca.crt" -D "$T/h3" -o /dev/null -H "Origin: https://lo
 check "... and its session cookie is Secure" grep -qi '^set-cookie: .*; Secure' "$T/h3"
 check "plain HTTP to the HTTPS port gets no answer" bash -c "! curl -s -m 3 http://127.0.0.1:$TLS_PORT/healthz | grep -q ok"
 
+echo "# the broker goes away and comes back"
+start sse2 $PY "$ROOT/tests/tools/httpstream.py" sse "$DASH/api/events" 40 "Authorization: Bearer $TOKEN"
+wait_until 5 grep -q ' snapshot ' "$T/sse2.log"
+stop mosquitto TERM
+check "the SSE stream says the broker is gone" wait_until 5 grep -q ' broker {"connected":false}' "$T/sse2.log"
+check "/healthz says so too" wait_until 3 bash -c "curl -s $DASH/healthz | grep -q 'broker not connected'"
+check "a set meanwhile answers 503 at once, with the reason" bash -c \
+	"curl -s -w ' %{http_code}' -H 'Authorization: Bearer $TOKEN' -d '{\"light\":\"ON\"}' $DASH/api/devices/lights/set | grep -q 'not connected to the broker.* 503$'"
+check "the API still answers from what the dashboard knows" bash -c \
+	"curl -s -H 'Authorization: Bearer $TOKEN' $DASH/api/devices | grep -q '\"id\":\"lights\"'"
+broker_start mosquitto "$BROKER" "$MQTT_PORT" || fail "the broker comes back"
+check "the dashboard reconnects by itself and the stream says so" wait_until 40 grep -q ' broker {"connected":true}' "$T/sse2.log"
+check "sets work again" wait_until 20 bash -c \
+	"curl -s -H 'Authorization: Bearer $TOKEN' -d '{\"light\":\"OFF\"}' $DASH/api/devices/lights/set | grep -q '\"status\":\"ok\"'"
+check "the dashboard never stopped" kill -0 "$PID_dash"
+
 echo "# shutdown"
 stop dash
 check "the dashboard stops cleanly on SIGTERM with streams open" bash -c "! kill -0 $PID_dash 2>/dev/null && grep -q stopping '$T/dash.log'"
