@@ -1,4 +1,5 @@
 #include "bridge.h"
+#include "discovery.h"
 #include "state.h"
 #include "log.h"
 #include "util.h"
@@ -251,6 +252,7 @@ void bridge_mqtt_up(void *ctx)
 	for (int i = 0; i < b->table.n; i++) {
 		const struct device *d = &b->table.devices[i];
 
+		discovery_publish(b->mqtt, &b->cfg, d);
 		publish_availability(b, d);
 		if (d->info && d->last_seen_wall)
 			publish_state(b, d);
@@ -537,6 +539,7 @@ static void on_established(struct base *b, struct device *d)
 	d->presumed_until = 0;
 	if (!d->online || changed) {
 		d->online = true;
+		discovery_publish(b->mqtt, &b->cfg, d);
 		publish_availability(b, d);
 		devices_changed(b);
 	}

@@ -22,6 +22,7 @@ void base_config_init(struct base_config *c)
 	c->camera_interval_ms = 1000;
 	c->outage_buffer = 1000;
 	c->udp_linger_us = 500;
+	snprintf(c->homeassistant_prefix, sizeof(c->homeassistant_prefix), "homeassistant");
 	c->udp_linger_rate = 2000;
 	c->mqtt_clean_session = false;
 	snprintf(c->mqtt_host, sizeof(c->mqtt_host), "localhost");
@@ -172,6 +173,10 @@ bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 	INT_KEY("outage_buffer", outage_buffer, 0, 1000000)
 	INT_KEY("udp_linger_us", udp_linger_us, 0, 100000)
 	INT_KEY("udp_linger_rate", udp_linger_rate, 0, 10000000)
+	if (!strcmp(k, "homeassistant"))
+		return conf_want_args(l, 1, 1, "true|false", err, errlen) && conf_bool(l, 1, &c->homeassistant, err, errlen);
+	if (!strcmp(k, "homeassistant_prefix"))
+		return conf_prefix(l, c->homeassistant_prefix, sizeof(c->homeassistant_prefix), err, errlen);
 	if (!strcmp(k, "mqtt_clean_session"))
 		return conf_want_args(l, 1, 1, "true|false", err, errlen) &&
 		       conf_bool(l, 1, &c->mqtt_clean_session, err, errlen);

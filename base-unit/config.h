@@ -36,6 +36,8 @@ struct base_config {
 	int command_retry_max_ms;	/* ... up to this, until the deadline */
 	int camera_interval_ms;		/* at most one P/<camera>/camera per this */
 	int outage_buffer;		/* device states kept while the broker is away */
+	bool homeassistant;		/* publish Home Assistant MQTT discovery */
+	char homeassistant_prefix[64];
 	int udp_linger_us;		/* pause after a small batch of readings; 0: never */
 	int udp_linger_rate;		/* ... but only above this many datagrams/s */
 	char state_file[512];		/* "" for none */

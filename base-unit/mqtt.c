@@ -254,11 +254,17 @@ bool mqtt_publish(struct mqtt *q, const char *suffix, const void *payload, size_
 bool mqtt_publish_qos(struct mqtt *q, const char *suffix, const void *payload, size_t len, int qos, bool retain)
 {
 	char topic[PREFIX_MAX + 2 + 128];
+
+	snprintf(topic, sizeof(topic), "%s/%s", q->c->prefix, suffix);
+	return mqtt_publish_topic(q, topic, payload, len, qos, retain);
+}
+
+bool mqtt_publish_topic(struct mqtt *q, const char *topic, const void *payload, size_t len, int qos, bool retain)
+{
 	int rc;
 
 	if (q->state != MQTT_UP)
 		return false;
-	snprintf(topic, sizeof(topic), "%s/%s", q->c->prefix, suffix);
 	rc = mosquitto_publish(q->m, NULL, topic, (int)len, payload, qos, retain);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		log_warn("mqtt: publish to %s failed: %s", topic, mosquitto_strerror(rc));

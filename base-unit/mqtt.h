@@ -43,6 +43,8 @@ unsigned mqtt_reconnects(const struct mqtt *q);
 bool mqtt_publish(struct mqtt *q, const char *suffix, const void *payload, size_t len, bool retain);
 /* The same at a given QoS (camera frames go at QoS 0: a newer one follows). */
 bool mqtt_publish_qos(struct mqtt *q, const char *suffix, const void *payload, size_t len, int qos, bool retain);
+/* The same to a full topic, outside the prefix (Home Assistant discovery). */
+bool mqtt_publish_topic(struct mqtt *q, const char *topic, const void *payload, size_t len, int qos, bool retain);
 /* Subscribes to prefix + "/" + filter at QoS 1. */
 bool mqtt_subscribe(struct mqtt *q, const char *filter);
 
