@@ -28,8 +28,9 @@ start thermo "$BIN/read-unit" -c "$T/thermo.conf"
 start lights "$BIN/updatable-unit" -c "$T/lights.conf"
 start cam "$BIN/camera-unit" -c "$T/cam.conf"
 check "the devices come online" wait_until 10 bash -c \
-	"grep -q '^home/cellar/lights/availability online' '$T/all.watch' && grep -q '^home/cellar/cam/availability online' '$T/all.watch'"
-sleep 0.5
+	"grep -q '^home/cellar/lights/availability online' '$T/all.watch' && grep -q '^home/cellar/cam/availability online' '$T/all.watch' &&
+	 grep -q '^home/cellar/thermo/availability online' '$T/all.watch'"
+wait_until 5 grep -q '^homeassistant/sensor/home_cellar_thermo/humidity/config ' "$T/ha.watch"
 conf() { grep "^homeassistant/$1/config " "$T/ha.watch" | tail -n 1 | cut -d' ' -f2-; }
 jq_py() {	# TOPIC PYTHON-EXPRESSION-ON-c: true if it holds
 	local c; c=$(conf "$1")
