@@ -103,7 +103,7 @@ DEB_PKGS := gcc make libmosquitto-dev mosquitto mosquitto-clients libcjson-dev l
             libturbojpeg0-dev libjpeg-turbo-progs \
             libmbedtls-dev libmicrohttpd-dev openssl python3 python3-cryptography clang \
             libclang-rt-14-dev procps iproute2 iptables conntrack iputils-ping netcat-openbsd wireguard-go wireguard-tools xxd \
-            chromium wrk
+            chromium wrk gcc-xtensa-lx106
 deps:
 	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	   grep -q 'install ok installed' || echo $$p; done); \
