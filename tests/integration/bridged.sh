@@ -43,7 +43,7 @@ start dash "$BIN/dashboard" -c "$T/dash.conf"
 
 check "readings published on the site broker reach a subscriber of the home broker" \
 	wait_until 15 seen home '^intercom/thermo \{"temperature":[0-9.]+'
-check "so do availability and the device list" bash -c \
+check "so do availability and the device list" wait_until 10 bash -c \
 	"grep -q '^intercom/lights/availability online$' '$T/home.watch' && grep -q '^intercom/bridge/devices .*\"id\":\"lights\"' '$T/home.watch'"
 check "the dashboard on the home broker lists the site's devices online" wait_until 10 bash -c \
 	"curl -s -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:$HTTP_PORT/api/devices | grep -q '\"id\":\"lights\",[^}]*\"online\":true'"
