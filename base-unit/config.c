@@ -197,26 +197,9 @@ static int cmp_device(const void *a, const void *b)
 
 bool base_config_finish(struct base_config *c, const char *path)
 {
-	bool ok = true;
-	struct sockaddr_storage ss;
-	socklen_t sl;
+	bool ok = conf_check_mqtt(path, c->mqtt_cafile, c->mqtt_username, c->mqtt_password, c->mqtt_certfile,
+				  c->mqtt_keyfile, c->listen);
 
-	if (!c->mqtt_cafile[0]) {
-		fprintf(stderr, "%s: missing 'mqtt_cafile': the broker is reached over TLS only\n", path);
-		ok = false;
-	}
-	if (!c->mqtt_username[0] || !c->mqtt_password[0]) {
-		fprintf(stderr, "%s: missing 'mqtt_username' and 'mqtt_password' (or 'mqtt_password_file')\n", path);
-		ok = false;
-	}
-	if (!!c->mqtt_certfile[0] != !!c->mqtt_keyfile[0]) {
-		fprintf(stderr, "%s: 'mqtt_certfile' and 'mqtt_keyfile' go together\n", path);
-		ok = false;
-	}
-	if (addr_parse(&ss, &sl, c->listen, true) < 0) {
-		fprintf(stderr, "%s: 'listen' expects HOST:PORT, got '%s'\n", path, c->listen);
-		ok = false;
-	}
 	if (c->n_devices > 1)
 		qsort(c->devices, (size_t)c->n_devices, sizeof(*c->devices), cmp_device);
 	for (int i = 1; i < c->n_devices; i++)

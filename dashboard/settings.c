@@ -157,32 +157,19 @@ bool dash_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 
 bool dash_config_load(struct dash_config *c, const char *path)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
 	int rc = conf_load(path, dash_config_line, c);
 	bool ok = rc == 0;
 
 	if (rc < 0)
 		return false;
-	if (!c->mqtt_cafile[0]) {
-		fprintf(stderr, "%s: missing 'mqtt_cafile': the broker is reached over TLS only\n", path);
-		ok = false;
-	}
-	if (!c->mqtt_username[0] || !c->mqtt_password[0]) {
-		fprintf(stderr, "%s: missing 'mqtt_username' and 'mqtt_password_file'\n", path);
-		ok = false;
-	}
-	if (!!c->mqtt_certfile[0] != !!c->mqtt_keyfile[0] || !!c->tls_cert[0] != !!c->tls_key[0]) {
-		fprintf(stderr, "%s: a certificate and its key go together ('mqtt_certfile'/'mqtt_keyfile', "
-				"'tls_cert'/'tls_key')\n", path);
+	ok &= conf_check_mqtt(path, c->mqtt_cafile, c->mqtt_username, c->mqtt_password, c->mqtt_certfile,
+			      c->mqtt_keyfile, c->listen);
+	if (!!c->tls_cert[0] != !!c->tls_key[0]) {
+		fprintf(stderr, "%s: 'tls_cert' and 'tls_key' go together\n", path);
 		ok = false;
 	}
 	if (c->n_users == 0 && c->n_tokens == 0) {
 		fprintf(stderr, "%s: no 'user' and no 'token': nobody could log in\n", path);
-		ok = false;
-	}
-	if (addr_parse(&ss, &sl, c->listen, true) < 0) {
-		fprintf(stderr, "%s: 'listen' expects HOST:PORT, got '%s'\n", path, c->listen);
 		ok = false;
 	}
 	return ok;

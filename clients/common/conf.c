@@ -196,3 +196,29 @@ bool conf_prefix(const struct conf_line *l, char *out, size_t cap, char *err, si
 	memcpy(out, l->argv[1], strlen(l->argv[1]) + 1);
 	return true;
 }
+
+bool conf_check_mqtt(const char *path, const char *cafile, const char *user, const char *password,
+		     const char *certfile, const char *keyfile, const char *listen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	bool ok = true;
+
+	if (!*cafile) {
+		fprintf(stderr, "%s: missing 'mqtt_cafile': the broker is reached over TLS only\n", path);
+		ok = false;
+	}
+	if (!*user || !*password) {
+		fprintf(stderr, "%s: missing 'mqtt_username' and 'mqtt_password' (or 'mqtt_password_file')\n", path);
+		ok = false;
+	}
+	if (!*certfile != !*keyfile) {
+		fprintf(stderr, "%s: 'mqtt_certfile' and 'mqtt_keyfile' go together\n", path);
+		ok = false;
+	}
+	if (addr_parse(&ss, &sl, listen, true) < 0) {
+		fprintf(stderr, "%s: 'listen' expects HOST:PORT, got '%s'\n", path, listen);
+		ok = false;
+	}
+	return ok;
+}

@@ -49,5 +49,11 @@ bool conf_read_secret(const struct conf_line *l, int i, char *dst, size_t cap, c
 bool conf_log_level(const struct conf_line *l, int *out, char *err, size_t errlen);
 /* A topic prefix (prefix_valid()) copied to out. */
 bool conf_prefix(const struct conf_line *l, char *out, size_t cap, char *err, size_t errlen);
+/* What every program that talks to the broker needs, checked once the whole
+ * file is read: a CA (TLS only), a user and password, a client certificate
+ * only with its key, a listen address that parses. Errors go to stderr as
+ * "path: ...". */
+bool conf_check_mqtt(const char *path, const char *cafile, const char *user, const char *password,
+		     const char *certfile, const char *keyfile, const char *listen);
 
 #endif
