@@ -33,7 +33,7 @@ UPD_SRC     := $(wildcard clients/updatable-unit/*.c)
 CAM_SRC     := $(wildcard clients/camera-unit/*.c)
 DASH_SRC    := $(wildcard dashboard/*.c)
 UNIT_SRC    := $(wildcard tests/unit/*.c) base-unit/config.c base-unit/commands.c base-unit/frames.c \
-               clients/updatable-unit/controls.c dashboard/parse.c dashboard/auth.c dashboard/settings.c
+               clients/updatable-unit/controls.c clients/updatable-unit/gpio.c dashboard/parse.c dashboard/auth.c dashboard/settings.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -78,6 +78,11 @@ $(BUILD)/camera-unit: $(call obj,$(CAM_SRC)) $(LIB_COM) $(LIB_IC)
 $(BUILD)/dashboard: $(call obj,$(DASH_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lmosquitto -lcjson $(CRYPTO_LIBS) -lpthread -lm $(LDLIBS)
+
+# libgpiod changed its API at 2.0 (Debian 13); the version comes from pkg-config,
+# read when the object is built (after make deps has installed it).
+GPIOD_MAJOR = $(firstword $(subst ., ,$(shell pkg-config --modversion libgpiod 2>/dev/null)))
+$(BUILD)/obj/clients/updatable-unit/gpio.o: CFLAGS += $(if $(filter-out 0 1,$(GPIOD_MAJOR)),-DGPIOD_API_V2)
 
 # The dashboard serves its files from the source tree unless its config says otherwise.
 $(BUILD)/obj/dashboard/settings.o: CFLAGS += -DDASHBOARD_STATIC_DIR='"$(abspath dashboard/static)"'

@@ -1,6 +1,7 @@
 #include "auth.h"
 #include "log.h"
 
+#include <mbedtls/version.h>
 #include <mbedtls/md.h>
 #include <mbedtls/pkcs5.h>
 #include <netinet/in.h>
@@ -13,11 +14,17 @@
 #define DK_LEN 32
 #define FAIL_SLOTS 256
 
+/* mbedTLS 3.3 and later take the hash by type (the context form is
+ * deprecated there); 2.28, Debian 12's, has only the context form. */
 static bool pbkdf2(const char *password, const uint8_t *salt, size_t salt_len, unsigned iterations,
 		   uint8_t out[DK_LEN])
 {
-	mbedtls_md_context_t md;
 	int rc;
+#if MBEDTLS_VERSION_NUMBER >= 0x03030000
+	rc = mbedtls_pkcs5_pbkdf2_hmac_ext(MBEDTLS_MD_SHA256, (const unsigned char *)password, strlen(password),
+					   salt, salt_len, iterations, DK_LEN, out);
+#else
+	mbedtls_md_context_t md;
 
 	mbedtls_md_init(&md);
 	rc = mbedtls_md_setup(&md, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 1);
@@ -25,6 +32,7 @@ static bool pbkdf2(const char *password, const uint8_t *salt, size_t salt_len, u
 		rc = mbedtls_pkcs5_pbkdf2_hmac(&md, (const unsigned char *)password, strlen(password), salt,
 					       salt_len, iterations, DK_LEN, out);
 	mbedtls_md_free(&md);
+#endif
 	return rc == 0;
 }
 

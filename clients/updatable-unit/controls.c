@@ -1,8 +1,8 @@
 #include "controls.h"
+#include "gpio.h"
 #include "log.h"
 #include "process.h"
 
-#include <gpiod.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,21 +170,13 @@ int control_open(struct control *c, char *err, size_t errlen)
 {
 	c->value = c->initial;
 	if (c->backend == BACKEND_GPIO) {
-		struct gpiod_chip *chip = gpiod_chip_open_lookup(c->chip);
-		struct gpiod_line *line;
+		char why[160];
 
-		if (!chip) {
-			snprintf(err, errlen, "control %s: no gpio chip '%s'", c->meta.name, c->chip);
+		c->gpio = gpio_out_open(c->chip, c->line, gpio_level(c->initial, c->active_low), why, sizeof(why));
+		if (!c->gpio) {
+			snprintf(err, errlen, "control %s: %s", c->meta.name, why);
 			return -1;
 		}
-		line = gpiod_chip_get_line(chip, c->line);
-		if (!line || gpiod_line_request_output(line, "updatable-unit", gpio_level(c->initial, c->active_low)) < 0) {
-			snprintf(err, errlen, "control %s: cannot drive line %u of %s", c->meta.name, c->line, c->chip);
-			gpiod_chip_close(chip);
-			return -1;
-		}
-		c->gpio_chip = chip;
-		c->gpio_line = line;
 		return 0;
 	}
 	if (c->backend == BACKEND_HOOK) {
@@ -204,7 +196,7 @@ bool control_apply(struct control *c, double v, char *err, size_t errlen)
 	case BACKEND_SIMULATED:
 		break;
 	case BACKEND_GPIO:
-		if (gpiod_line_set_value(c->gpio_line, gpio_level(v, c->active_low)) < 0) {
+		if (!gpio_out_set(c->gpio, gpio_level(v, c->active_low))) {
 			snprintf(err, errlen, "%s: setting the gpio line failed", c->meta.name);
 			return false;
 		}
@@ -238,9 +230,8 @@ bool control_apply(struct control *c, double v, char *err, size_t errlen)
 
 void control_close(struct control *c)
 {
-	if (!c || !c->gpio_chip)
+	if (!c || !c->gpio)
 		return;
-	gpiod_line_release(c->gpio_line);
-	gpiod_chip_close(c->gpio_chip);
-	c->gpio_chip = c->gpio_line = NULL;
+	gpio_out_close(c->gpio);
+	c->gpio = NULL;
 }

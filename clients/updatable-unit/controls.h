@@ -15,6 +15,8 @@
 
 enum backend { BACKEND_SIMULATED, BACKEND_HOOK, BACKEND_GPIO };
 
+struct gpio_out;
+
 struct control {
 	struct ic_control meta;
 	enum backend backend;
@@ -24,7 +26,7 @@ struct control {
 	bool active_low;
 	double value;			/* the current value */
 	double initial;			/* at start-up ("default VALUE") */
-	void *gpio_chip, *gpio_line;	/* libgpiod handles while open */
+	struct gpio_out *gpio;		/* BACKEND_GPIO: the line while open */
 };
 
 /* control NAME switch|range MIN MAX STEP|enum V1,V2,... BACKEND [ARGS] [default VALUE]
