@@ -61,7 +61,7 @@ $(LIB_COM): $(call obj,$(LIB_COM_SRC))
 
 $(BUILD)/base-unit: $(call obj,$(BASE_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lcjson -lturbojpeg $(CRYPTO_LIBS) -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lssl -lcrypto -lcjson -lturbojpeg $(CRYPTO_LIBS) -lm $(LDLIBS)
 
 $(BUILD)/read-unit: $(call obj,$(READ_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
@@ -77,7 +77,7 @@ $(BUILD)/camera-unit: $(call obj,$(CAM_SRC)) $(LIB_COM) $(LIB_IC)
 
 $(BUILD)/dashboard: $(call obj,$(DASH_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lmosquitto -lcjson $(CRYPTO_LIBS) -lpthread -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lmosquitto -lssl -lcrypto -lcjson $(CRYPTO_LIBS) -lpthread -lm $(LDLIBS)
 
 # libgpiod changed its API at 2.0 (Debian 13); the version comes from pkg-config,
 # read when the object is built (after make deps has installed it).

@@ -1,7 +1,9 @@
 #include "broker.h"
 #include "log.h"
+#include "mqttlink.h"
 
 #include <mosquitto.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,111 +11,104 @@
 struct broker {
 	const struct dash_config *c;
 	struct store *store;
-	struct mosquitto *m;
+	struct mqtt_link *l;
+	pthread_t thread;
+	bool thread_started;
+	volatile int stopping;
 };
 
-static void on_connect(struct mosquitto *m, void *obj, int rc)
+static void on_up(void *ctx)
 {
-	struct broker *b = obj;
+	struct broker *b = ctx;
 	char filter[PREFIX_MAX + 3];
 
-	if (rc) {
-		log_err("mqtt: broker refused the connection: %s", mosquitto_connack_string(rc));
-		return;
-	}
 	snprintf(filter, sizeof(filter), "%s/#", b->c->prefix);
-	mosquitto_subscribe(m, NULL, filter, 1);
-	log_info("mqtt: connected to %s:%d, subscribed to %s", b->c->mqtt_host, b->c->mqtt_port, filter);
+	mosquitto_subscribe(mqtt_link_mosq(b->l), NULL, filter, 1);
+	log_info("mqtt: subscribed to %s", filter);
 	store_set_connected(b->store, true);
 }
 
-static void on_disconnect(struct mosquitto *m, void *obj, int rc)
+static void on_down(void *ctx)
 {
-	struct broker *b = obj;
+	struct broker *b = ctx;
 
-	(void)m;
-	if (rc)
-		log_warn("mqtt: connection lost (%s); reconnecting", mosquitto_strerror(rc));
 	store_set_connected(b->store, false);
 }
 
-static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
-	struct broker *b = obj;
+	struct broker *b = ctx;
 
-	(void)m;
-	store_on_message(b->store, msg->topic, msg->payload, (size_t)msg->payloadlen);
+	store_on_message(b->store, topic, payload, len);
 }
 
-static void on_log(struct mosquitto *m, void *obj, int level, const char *text)
+/* The network thread: ours, not libmosquitto's, so that a crashed broker or a
+ * protocol error ends in a reconnect and never in a thread that is gone. */
+static void *run(void *arg)
 {
-	(void)m;
-	(void)obj;
-	if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
-		log_warn("mqtt: %s", text);
+	struct broker *b = arg;
+
+	while (!__atomic_load_n(&b->stopping, __ATOMIC_ACQUIRE))
+		mqtt_link_loop(b->l, 200);
+	return NULL;
 }
 
 struct broker *broker_start(const struct dash_config *c, struct store *store)
 {
 	struct broker *b = calloc(1, sizeof(*b));
-	int rc;
+	char err[300];
 
 	if (!b)
 		return NULL;
 	b->c = c;
 	b->store = store;
-	mosquitto_lib_init();
-	if (!(b->m = mosquitto_new(c->mqtt_client_id, true, b))) {
-		log_err("mqtt: cannot create a client");
-		goto fail;
+	struct mqtt_link_config lc = {
+		.host = c->mqtt_host, .port = c->mqtt_port, .cafile = c->mqtt_cafile,
+		.certfile = c->mqtt_certfile, .keyfile = c->mqtt_keyfile,
+		.username = c->mqtt_username, .password = c->mqtt_password, .client_id = c->mqtt_client_id,
+		.keepalive = c->mqtt_keepalive, .clean_session = true, .reconnect_max_s = 30,
+	};
+	if (!(b->l = mqtt_link_new(&lc, true, on_up, on_down, on_message, b, err, sizeof(err)))) {
+		log_err("mqtt: %s", err);
+		free(b);
+		return NULL;
 	}
-	mosquitto_int_option(b->m, MOSQ_OPT_TCP_NODELAY, 1);
-	mosquitto_int_option(b->m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-	if ((rc = mosquitto_username_pw_set(b->m, c->mqtt_username, c->mqtt_password)) ||
-	    (rc = mosquitto_tls_set(b->m, c->mqtt_cafile, NULL, c->mqtt_certfile[0] ? c->mqtt_certfile : NULL,
-				    c->mqtt_keyfile[0] ? c->mqtt_keyfile : NULL, NULL)) ||
-	    (rc = mosquitto_tls_opts_set(b->m, 1, "tlsv1.2", NULL)) ||
-	    (rc = mosquitto_tls_insecure_set(b->m, false))) {
-		log_err("mqtt: setting up the client failed: %s", mosquitto_strerror(rc));
-		goto fail;
+	if (pthread_create(&b->thread, NULL, run, b) != 0) {
+		log_err("mqtt: cannot start the network thread");
+		broker_stop(b);
+		return NULL;
 	}
-	mosquitto_reconnect_delay_set(b->m, 1, 30, true);
-	mosquitto_connect_callback_set(b->m, on_connect);
-	mosquitto_disconnect_callback_set(b->m, on_disconnect);
-	mosquitto_message_callback_set(b->m, on_message);
-	mosquitto_log_callback_set(b->m, on_log);
-	/* The first attempt may fail (broker not up yet): the loop thread keeps trying. */
-	rc = mosquitto_connect_async(b->m, c->mqtt_host, c->mqtt_port, c->mqtt_keepalive);
-	if (rc)
-		log_warn("mqtt: first connection attempt failed: %s; retrying",
-			 rc == MOSQ_ERR_ERRNO ? "network error" : mosquitto_strerror(rc));
-	if ((rc = mosquitto_loop_start(b->m))) {
-		log_err("mqtt: cannot start the network thread: %s", mosquitto_strerror(rc));
-		goto fail;
-	}
+	b->thread_started = true;
 	return b;
-fail:
-	mosquitto_destroy(b->m);
-	mosquitto_lib_cleanup();
-	free(b);
-	return NULL;
 }
 
 void broker_stop(struct broker *b)
 {
 	if (!b)
 		return;
-	mosquitto_disconnect(b->m);
-	mosquitto_loop_stop(b->m, false);
-	mosquitto_destroy(b->m);
-	mosquitto_lib_cleanup();
+	__atomic_store_n(&b->stopping, 1, __ATOMIC_RELEASE);
+	if (b->thread_started)
+		pthread_join(b->thread, NULL);
+	mqtt_link_free(b->l);
 	free(b);
+}
+
+bool broker_up(struct broker *b)
+{
+	return mqtt_link_up(b->l);
+}
+
+void broker_status(struct broker *b, char *out, size_t cap)
+{
+	mqtt_link_status(b->l, out, cap);
 }
 
 bool broker_publish(struct broker *b, const char *device, const char *suffix, const char *payload, size_t len)
 {
 	char topic[PREFIX_MAX + DEVICE_ID_MAX + 16];
 
+	if (!mqtt_link_up(b->l))
+		return false;
 	snprintf(topic, sizeof(topic), "%s/%s/%s", b->c->prefix, device, suffix);
-	return mosquitto_publish(b->m, NULL, topic, (int)len, payload, 1, false) == MOSQ_ERR_SUCCESS;
+	return mosquitto_publish(mqtt_link_mosq(b->l), NULL, topic, (int)len, payload, 1, false) == MOSQ_ERR_SUCCESS;
 }

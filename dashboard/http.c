@@ -265,6 +265,23 @@ static enum MHD_Result result_response(struct http *h, struct MHD_Connection *co
 	return send_owned(h, conn, status_code(status), "application/json", text, text ? strlen(text) : 0);
 }
 
+/* A device the store does not know: 404 only when the base unit's device list
+ * says so; while the dashboard has no broker or no list yet, it cannot know. */
+static enum MHD_Result unknown_device(struct http *h, struct MHD_Connection *conn)
+{
+	char why[600], msg[700];
+
+	if (!broker_up(h->broker)) {
+		broker_status(h->broker, why, sizeof(why));
+		snprintf(msg, sizeof(msg), "the dashboard is not connected to the broker (%s)", why);
+		return send_error(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE, msg);
+	}
+	if (!store_has_device_list(h->store))
+		return send_error(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				  "the base unit's device list has not reached the dashboard yet");
+	return send_error(h, conn, MHD_HTTP_NOT_FOUND, "unknown device");
+}
+
 static enum MHD_Result do_set(struct http *h, struct MHD_Connection *conn, struct req *r, const char *id)
 {
 	char user_id[SET_ID_MAX + 1], our_id[48], err[160], *json, *result;
@@ -274,7 +291,7 @@ static enum MHD_Result do_set(struct http *h, struct MHD_Connection *conn, struc
 	enum MHD_Result ret;
 
 	if (!store_device_known(h->store, id))
-		return send_error(h, conn, MHD_HTTP_NOT_FOUND, "unknown device");
+		return unknown_device(h, conn);
 	random_bytes(&rnd, sizeof(rnd));
 	snprintf(our_id, sizeof(our_id), "dash-%016llx", (unsigned long long)rnd);
 	if (!set_body_prepare(r->body, r->len, our_id, &json, user_id, err, sizeof(err)))
@@ -285,9 +302,13 @@ static enum MHD_Result do_set(struct http *h, struct MHD_Connection *conn, struc
 		return MHD_NO;
 	}
 	if (!broker_publish(h->broker, id, "set", json, strlen(json))) {
+		char why[600], msg[700];
+
 		free(json);
 		free(store_result_wait(h->store, w, 0));
-		return send_error(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "the dashboard is not connected to the broker");
+		broker_status(h->broker, why, sizeof(why));
+		snprintf(msg, sizeof(msg), "the dashboard is not connected to the broker (%s)", why);
+		return send_error(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE, msg);
 	}
 	free(json);
 	result = store_result_wait(h->store, w, h->c->set_timeout_ms);
@@ -451,7 +472,7 @@ static enum MHD_Result route_device(struct http *h, struct MHD_Connection *conn,
 	if (!get)
 		return send_error(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
 	if (!store_device_known(h->store, id))
-		return send_error(h, conn, MHD_HTTP_NOT_FOUND, "unknown device");
+		return unknown_device(h, conn);
 	if (!*rest) {
 		size_t len = 0;
 		char *text = store_device_json(h->store, id, &len);
@@ -478,9 +499,15 @@ static enum MHD_Result route(struct http *h, struct MHD_Connection *conn, struct
 		return send_error(h, conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
 
 	/* Open to all: health, the login page and its style sheet. */
-	if (!strcmp(url, "/healthz"))
-		return send_text(h, conn, MHD_HTTP_OK, "text/plain; charset=utf-8",
-				 store_connected(h->store) ? "ok\n" : "ok (broker not connected)\n");
+	if (!strcmp(url, "/healthz")) {
+		char why[600], body[700];
+
+		if (broker_up(h->broker))
+			return send_text(h, conn, MHD_HTTP_OK, "text/plain; charset=utf-8", "ok\n");
+		broker_status(h->broker, why, sizeof(why));
+		snprintf(body, sizeof(body), "broker not connected: %s\n", why);
+		return send_text(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", body);
+	}
 	if (!strcmp(url, "/login"))
 		return post ? do_login(h, conn, r) : send_static(h, conn, "/login.html");
 	if (!strcmp(url, "/style.css") && get)

@@ -59,6 +59,7 @@ struct store {
 	pthread_mutex_t lock;
 	pthread_cond_t events_cv, frames_cv, results_cv;
 	bool stopped, connected, bridge_online;
+	bool have_devices;		/* P/bridge/devices has arrived at least once */
 
 	struct dev **devs;		/* in arrival order (the order of /api/devices) */
 	int n_devs, cap_devs;
@@ -536,8 +537,10 @@ void store_on_message(struct store *s, const char *topic, const void *payload, s
 	if (!strcmp(id, "bridge")) {
 		if (!strcmp(rest, "devices")) {
 			json = cJSON_ParseWithLength(payload, len);
-			if (cJSON_IsArray(json))
+			if (cJSON_IsArray(json)) {
 				on_devices(s, json);
+				s->have_devices = true;
+			}
 			else
 				log_warn("mqtt: %s is not a JSON array; ignored", topic);
 		} else if (!strcmp(rest, "metrics")) {
@@ -626,6 +629,16 @@ bool store_connected(struct store *s)
 	up = s->connected;
 	pthread_mutex_unlock(&s->lock);
 	return up;
+}
+
+bool store_has_device_list(struct store *s)
+{
+	bool have;
+
+	pthread_mutex_lock(&s->lock);
+	have = s->have_devices;
+	pthread_mutex_unlock(&s->lock);
+	return have;
 }
 
 bool store_device_known(struct store *s, const char *id)

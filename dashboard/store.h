@@ -34,6 +34,9 @@ void store_set_connected(struct store *s, bool up);
 bool store_connected(struct store *s);
 
 /* Whether the base unit announces this device. */
+/* Whether the base unit's device list (P/bridge/devices) has arrived: until
+ * it has, a device the store does not know may still exist. */
+bool store_has_device_list(struct store *s);
 bool store_device_known(struct store *s, const char *id);
 
 /* JSON documents (free() them). devices: the /api/devices array. device: one
