@@ -268,7 +268,12 @@ static void send_to(struct base *b, const uint8_t *buf, int len, const struct so
 		log_err("sealing a datagram failed: %s", ic_strerror(len));
 		return;
 	}
-	if (sendto(b->udp, buf, (size_t)len, 0, (const struct sockaddr *)to, to_len) < 0) {
+	/* One socket per family: the reply leaves from the address it came to. */
+	int fd = b->udp[to->ss_family == AF_INET6];
+
+	if (fd < 0)
+		fd = b->udp[to->ss_family != AF_INET6];
+	if (sendto(fd, buf, (size_t)len, 0, (const struct sockaddr *)to, to_len) < 0) {
 		b->m.send_failed++;
 		log_debug("sendto: %s", strerror(errno));
 	}

@@ -30,7 +30,7 @@ struct base {
 	struct base_config cfg;
 	struct device_table table;
 	struct mqtt *mqtt;
-	int udp;
+	int udp[2];		/* the IPv4 and the IPv6 socket of "listen" (-1: none) */
 	int rcvbuf;
 	struct metrics m;
 	uint64_t started, next_metrics;

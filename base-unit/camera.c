@@ -18,7 +18,7 @@ struct camera *camera_new(struct camera_stats *stats)
 	if (!c)
 		return NULL;
 	c->stats = stats;
-	c->listen_fd = -1;
+	c->listen_fd[0] = c->listen_fd[1] = -1;
 	c->pull_fd = -1;
 	return c;
 }
@@ -44,8 +44,9 @@ void camera_free(struct camera *c)
 		return;
 	while (c->n_clients)
 		client_close(c, 0);
-	if (c->listen_fd >= 0)
-		close(c->listen_fd);
+	for (int f = 0; f < 2; f++)
+		if (c->listen_fd[f] >= 0)
+			close(c->listen_fd[f]);
 	pull_close(c);
 	free(c->pull_buf);
 	frame_unref(c->latest);
@@ -112,25 +113,28 @@ static int tcp_socket(int family)
 	return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 }
 
+/* addr may name an IPv4 and an IPv6 address (localhost): a socket each. */
 int camera_listen(struct camera *c, const char *addr)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
+	struct sockaddr_storage ss[2];
+	socklen_t sl[2];
 	int fd, one = 1, ret;
 
-	ret = addr_parse(&ss, &sl, addr, true);
-	if (ret < 0)
-		return ret;
-	fd = tcp_socket(ss.ss_family);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 64) < 0) {
-		ret = -errno;
-		close(fd);
-		return ret;
+	if (addr_listen_set(ss, sl, addr) <= 0)
+		return -EINVAL;
+	for (int f = 0; f < 2; f++) {
+		if (ss[f].ss_family == AF_UNSPEC)
+			continue;
+		fd = tcp_socket(ss[f].ss_family);
+		if (fd < 0)
+			return -errno;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if ((ret = addr_bind(fd, &ss[f], sl[f])) < 0 || (listen(fd, 64) < 0 && (ret = -errno))) {
+			close(fd);
+			return ret;
+		}
+		c->listen_fd[f] = fd;
 	}
-	c->listen_fd = fd;
 	return 0;
 }
 
@@ -153,8 +157,9 @@ int camera_pollfds(struct camera *c, struct pollfd *p, int max)
 
 	if (max <= 0)
 		return 0;
-	if (c->listen_fd >= 0 && n < max && c->n_clients < CAMERA_CLIENTS_MAX)
-		p[n++] = (struct pollfd){ .fd = c->listen_fd, .events = POLLIN };
+	for (int f = 0; f < 2; f++)
+		if (c->listen_fd[f] >= 0 && n < max && c->n_clients < CAMERA_CLIENTS_MAX)
+			p[n++] = (struct pollfd){ .fd = c->listen_fd[f], .events = POLLIN };
 	for (int i = 0; i < c->n_clients && n < max; i++)
 		p[n++] = (struct pollfd){ .fd = c->clients[i].fd, .events = POLLOUT };
 	if (c->pull_fd >= 0 && n < max)
@@ -163,10 +168,10 @@ int camera_pollfds(struct camera *c, struct pollfd *p, int max)
 	return n;
 }
 
-static void accept_clients(struct camera *c, uint64_t now)
+static void accept_clients(struct camera *c, int lfd, uint64_t now)
 {
 	while (c->n_clients < CAMERA_CLIENTS_MAX) {
-		int fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0)
 			return;
@@ -260,8 +265,8 @@ void camera_handle(struct camera *c, struct jpeg_checker *jc, const struct pollf
 	for (int k = 0; k < n; k++) {
 		if (!p[k].revents)
 			continue;
-		if (p[k].fd == c->listen_fd) {
-			accept_clients(c, now);
+		if (p[k].fd == c->listen_fd[0] || p[k].fd == c->listen_fd[1]) {
+			accept_clients(c, p[k].fd, now);
 		} else if (p[k].fd == c->pull_fd) {
 			if (c->pull_state == PULL_CONNECTING) {
 				int err = 0;

@@ -41,7 +41,7 @@ struct camera {
 	uint64_t last_publish_frame;	/* at_ms of that frame */
 	struct camera_stats *stats;	/* shared with the daemon's metrics */
 
-	int listen_fd;			/* raw TCP port, or -1 */
+	int listen_fd[2];		/* raw TCP port, IPv4 and IPv6, or -1 */
 	struct tcp_client clients[CAMERA_CLIENTS_MAX];
 	int n_clients;
 	int polled;			/* entries the last camera_pollfds filled */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
 
 #define RX_BATCH   32		/* datagrams per recvmmsg */
 #define RX_ROUNDS  8		/* batches per wakeup before MQTT gets a turn */
@@ -31,8 +32,10 @@ static void on_signal(int sig)
 
 /* Returns how many datagrams it handled; *urgent when one of them wants an
  * answer (anything but a reading or a keepalive: the type is in the clear). */
-static int udp_drain(struct base *b, bool *urgent)
+static int udp_drain(struct base *b, int f, bool *urgent)
 {
+	static uint32_t drops_of[2];	/* each socket's running total */
+	int fd = b->udp[f];
 	int handled = 0;
 
 	static uint8_t bufs[RX_BATCH][IC_MAX_DATAGRAM + 1];
@@ -55,7 +58,7 @@ static int udp_drain(struct base *b, bool *urgent)
 			msgs[i].msg_hdr.msg_control = ctrl[i];
 			msgs[i].msg_hdr.msg_controllen = sizeof(ctrl[i]);
 		}
-		n = recvmmsg(b->udp, msgs, RX_BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(fd, msgs, RX_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return handled;
 		handled += n;
@@ -66,7 +69,8 @@ static int udp_drain(struct base *b, bool *urgent)
 				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
 					uint32_t drops;
 					memcpy(&drops, CMSG_DATA(cm), sizeof(drops));
-					b->m.kernel_drops = drops;	/* the kernel's running total */
+					drops_of[f] = drops;
+					b->m.kernel_drops = (uint64_t)drops_of[0] + drops_of[1];
 				}
 			if (mh->msg_flags & MSG_TRUNC) {
 				b->m.datagrams++;
@@ -83,30 +87,36 @@ static int udp_drain(struct base *b, bool *urgent)
 	return handled;
 }
 
+/* "listen" may name two addresses (localhost: 127.0.0.1 and ::1): one socket each. */
 static int open_udp(struct base *b)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
+	struct sockaddr_storage ss[2];
+	socklen_t sl[2];
+	char text[INET6_ADDRSTRLEN + 8];
 	int one = 1, ret;
 
-	ret = addr_parse(&ss, &sl, b->cfg.listen, true);
-	if (ret < 0) {
+	if (addr_listen_set(ss, sl, b->cfg.listen) <= 0) {
 		log_err("cannot resolve listen address '%s'", b->cfg.listen);
-		return ret;
+		return -EINVAL;
 	}
-	ret = udp_open(&b->udp, ss.ss_family, &ss, sl, b->cfg.udp_rcvbuf, &b->rcvbuf);
-	if (ret < 0) {
-		log_err("cannot listen on udp %s: %s", b->cfg.listen, strerror(-ret));
-		return ret;
+	for (int f = 0; f < 2; f++) {
+		if (ss[f].ss_family == AF_UNSPEC)
+			continue;
+		addr_format(text, sizeof(text), (struct sockaddr *)&ss[f]);
+		ret = udp_open(&b->udp[f], ss[f].ss_family, &ss[f], sl[f], b->cfg.udp_rcvbuf, &b->rcvbuf);
+		if (ret < 0) {
+			log_err("cannot listen on udp %s (%s): %s", text, b->cfg.listen, strerror(-ret));
+			return ret;
+		}
+		setsockopt(b->udp[f], SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+		log_info("listening on udp %s (receive buffer %d bytes)", text, b->rcvbuf);
 	}
-	setsockopt(b->udp, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
-	log_info("listening on udp %s (receive buffer %d bytes)", b->cfg.listen, b->rcvbuf);
 	return 0;
 }
 
 static int run(const char *path, bool verbose)
 {
-	struct base b = { .udp = -1 };
+	struct base b = { .udp = { -1, -1 } };
 
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t next_tick, rate_sec = 0;
@@ -149,21 +159,23 @@ static int run(const char *path, bool verbose)
 			wait = mqtt_next_ms(b.mqtt, now);
 		if (bridge_next_timer(&b, now) < wait)
 			wait = bridge_next_timer(&b, now);
-		pfd[0] = (struct pollfd){ .fd = b.udp, .events = POLLIN };
-		mqtt_pollfd(b.mqtt, &pfd[1]);
-		extra = bridge_pollfds(&b, pfd + 2, POLL_MAX - 2);
-		if (poll(pfd, (nfds_t)(2 + extra), (int)wait) < 0) {
+		pfd[0] = (struct pollfd){ .fd = b.udp[0], .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = b.udp[1], .events = POLLIN };
+		mqtt_pollfd(b.mqtt, &pfd[2]);
+		extra = bridge_pollfds(&b, pfd + 3, POLL_MAX - 3);
+		if (poll(pfd, (nfds_t)(3 + extra), (int)wait) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
 			break;
 		}
-		if (pfd[0].revents & POLLIN)
-			rx = udp_drain(&b, &urgent);
-		if (pfd[1].fd >= 0 && pfd[1].revents)
-			mqtt_handle(b.mqtt, pfd[1].revents);
+		for (int f = 0; f < 2; f++)
+			if (pfd[f].revents & POLLIN)
+				rx += udp_drain(&b, f, &urgent);
+		if (pfd[2].fd >= 0 && pfd[2].revents)
+			mqtt_handle(b.mqtt, pfd[2].revents);
 		if (extra)
-			bridge_poll_handle(&b, pfd + 2, extra);
+			bridge_poll_handle(&b, pfd + 3, extra);
 		if (mqtt_next_ms(b.mqtt, now_ms()) == 0)
 			mqtt_tick(b.mqtt, now_ms());
 		/* Under a heavy stream of readings, waking once per datagram costs
@@ -188,8 +200,9 @@ static int run(const char *path, bool verbose)
 	ret = 0;
 out:
 	mqtt_stop(b.mqtt);
-	if (b.udp >= 0)
-		close(b.udp);
+	for (int f = 0; f < 2; f++)
+		if (b.udp[f] >= 0)
+			close(b.udp[f]);
 	bridge_free(&b);
 	device_table_free(&b.table);
 	base_config_free(&b.cfg);

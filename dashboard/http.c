@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ struct http {
 	struct store *store;
 	struct broker *broker;
 	struct auth *auth;
-	struct MHD_Daemon *d;
+	struct MHD_Daemon *d[2];	/* IPv4 and IPv6 listeners (localhost has both) */
 	bool tls;
 	char *cert, *key;		/* PEM, for HTTPS */
 };
@@ -636,8 +637,8 @@ static char *read_file(const char *path)
 struct http *http_start(const struct dash_config *c, struct store *store, struct broker *broker)
 {
 	struct http *h = calloc(1, sizeof(*h));
-	struct sockaddr_storage ss;
-	socklen_t sl;
+	struct sockaddr_storage ss[2];
+	socklen_t sl[2];
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 			 MHD_USE_ERROR_LOG;
 
@@ -648,12 +649,10 @@ struct http *http_start(const struct dash_config *c, struct store *store, struct
 	h->broker = broker;
 	if (!(h->auth = auth_new(c)))
 		goto fail;
-	if (addr_parse(&ss, &sl, c->listen, true) < 0) {
+	if (addr_listen_set(ss, sl, c->listen) <= 0) {
 		log_err("http: bad listen address '%s'", c->listen);
 		goto fail;
 	}
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
 	if (c->tls_cert[0]) {
 		if (!(h->cert = read_file(c->tls_cert)) || !(h->key = read_file(c->tls_key))) {
 			log_err("http: cannot read '%s' or '%s'", c->tls_cert, c->tls_key);
@@ -662,19 +661,28 @@ struct http *http_start(const struct dash_config *c, struct store *store, struct
 		h->tls = true;
 		flags |= MHD_USE_TLS;
 	}
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
-				MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-				MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
-				h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert,
-				MHD_OPTION_HTTPS_MEM_KEY, h->key,
-				MHD_OPTION_END);
-	if (!h->d) {
-		log_err("http: cannot listen on %s: %s", c->listen, strerror(errno));
-		goto fail;
+	/* "localhost" is two addresses: a daemon for each family. */
+	for (int f = 0; f < 2; f++) {
+		char text[INET6_ADDRSTRLEN + 8];
+
+		if (ss[f].ss_family == AF_UNSPEC)
+			continue;
+		addr_format(text, sizeof(text), (struct sockaddr *)&ss[f]);
+		h->d[f] = MHD_start_daemon(flags | (f ? MHD_USE_IPv6 : 0), 0, NULL, NULL, on_request, h,
+					   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss[f],
+					   MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
+					   MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+					   MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
+					   MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+					   MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+					   h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert,
+					   MHD_OPTION_HTTPS_MEM_KEY, h->key,
+					   MHD_OPTION_END);
+		if (!h->d[f]) {
+			log_err("http: cannot listen on %s (%s): %s", text, c->listen, strerror(errno));
+			goto fail;
+		}
+		log_info("http: listening on %s", text);
 	}
 	log_info("http: serving %s://%s/ (static files from %s)", h->tls ? "https" : "http", c->listen, c->static_dir);
 	return h;
@@ -687,8 +695,9 @@ void http_stop(struct http *h)
 {
 	if (!h)
 		return;
-	if (h->d)
-		MHD_stop_daemon(h->d);
+	for (int f = 0; f < 2; f++)
+		if (h->d[f])
+			MHD_stop_daemon(h->d[f]);
 	auth_free(h->auth);
 	free(h->cert);
 	free(h->key);

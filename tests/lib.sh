@@ -99,7 +99,7 @@ broker_start() {
 
 # MQTT as a given user of broker dir $BROKER on port $MQTT_PORT.
 mqtt_args() {	# USER
-	echo "-h 127.0.0.1 -p $MQTT_PORT --cafile $BROKER/ca.crt -u $1 -P $(cat "$BROKER/$1.password")"
+	echo "-h localhost -p $MQTT_PORT --cafile $BROKER/ca.crt -u $1 -P $(cat "$BROKER/$1.password")"
 }
 
 # watch NAME USER TOPIC: records "topic payload" lines in $T/NAME.watch.
@@ -144,7 +144,7 @@ count_since() {
 base_conf() {
 	cat <<CONF
 listen $1
-mqtt_host 127.0.0.1
+mqtt_host localhost
 mqtt_port $MQTT_PORT
 mqtt_cafile $BROKER/ca.crt
 mqtt_username base

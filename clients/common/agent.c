@@ -2,6 +2,7 @@
 #include "log.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -85,36 +86,103 @@ bool agent_config_finish(const struct agent_config *c, const char *path)
 	return ok;
 }
 
+/* Points base (and the socket's family) at addrs[i]. */
+static void use_address(struct agent *a, int i)
+{
+	a->cur = i;
+	a->base = a->addrs[i];
+	a->base_len = a->addr_lens[i];
+	if (a->fd >= 0 && a->family == a->base.ss_family)
+		return;
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+	if (udp_open(&a->fd, a->base.ss_family, NULL, 0, 0, NULL) < 0)
+		log_warn("cannot open a udp socket for %s: %s", a->c->base, strerror(errno));
+	a->family = a->base.ss_family;
+}
+
 static void send_raw(struct agent *a, const uint8_t *buf, int len)
 {
 	if (len < 0) {
 		log_err("sealing failed: %s", ic_strerror(len));
 		return;
 	}
-	if (sendto(a->fd, buf, (size_t)len, 0, (const struct sockaddr *)&a->base, a->base_len) < 0)
-		log_debug("sendto: %s", strerror(errno));
+	if (a->fd < 0 || sendto(a->fd, buf, (size_t)len, 0, (const struct sockaddr *)&a->base, a->base_len) < 0) {
+		char text[INET6_ADDRSTRLEN + 8];
+
+		addr_format(text, sizeof(text), (struct sockaddr *)&a->base);
+		snprintf(a->why[a->cur], sizeof(a->why[a->cur]), "%s", a->fd < 0 ? "no socket" : strerror(errno));
+		log_debug("sending to %s: %s", text, a->why[a->cur]);
+	}
 }
 
-/* A new handshake: a fresh session id, and the base's address looked up
- * again (a home connection's address may have changed). */
+/* A new handshake: a fresh session id, and the base's addresses looked up
+ * again (a home connection's address may have changed; a name that does not
+ * resolve yet, a Pi that booted before its hotspot, is tried again later). */
 static void restart(struct agent *a, uint64_t now)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
+	struct sockaddr_storage ss[AGENT_ADDRS_MAX];
+	socklen_t sl[AGENT_ADDRS_MAX];
+	int n = addr_parse_all(ss, sl, AGENT_ADDRS_MAX, a->c->base, false);
 
-	if (addr_parse(&ss, &sl, a->c->base, false) == 0 && ss.ss_family == a->base.ss_family) {
-		a->base = ss;
-		a->base_len = sl;
+	if (n > 0) {
+		memcpy(a->addrs, ss, sizeof(ss[0]) * (size_t)n);
+		memcpy(a->addr_lens, sl, sizeof(sl[0]) * (size_t)n);
+		a->n_addrs = n;
+		use_address(a, 0);
 	}
+	for (int i = 0; i < AGENT_ADDRS_MAX; i++)
+		snprintf(a->why[i], sizeof(a->why[i]), "no answer");
 	ic_device_restart(&a->dev, random_u64_nonzero());
+	a->hello_sent = false;
 	a->hello_backoff = HELLO_BACKOFF_MIN_MS;
 	a->next_hello = now;
+}
+
+/* A hello went unanswered: the next address, and after the last one a
+ * longer wait (and one line saying what was tried). */
+static void next_address(struct agent *a, uint64_t now)
+{
+	char tried[600];
+	size_t off = 0;
+
+	if (a->cur + 1 < a->n_addrs) {
+		use_address(a, a->cur + 1);
+		return;
+	}
+	(void)now;
+	tried[0] = '\0';
+	for (int i = 0; i < a->n_addrs && off < sizeof(tried); i++) {
+		char text[INET6_ADDRSTRLEN + 8];
+
+		addr_format(text, sizeof(text), (struct sockaddr *)&a->addrs[i]);
+		off += (size_t)snprintf(tried + off, sizeof(tried) - off, "%s%s (%s)", i ? "; " : "", text, a->why[i]);
+	}
+	if (a->hello_backoff >= HELLO_BACKOFF_MIN_MS * 4)	/* the first rounds are normal start-up */
+		log_warn("no answer from the base unit %s: %s; trying again", a->c->base,
+			 a->n_addrs ? tried : "the name does not resolve");
+	a->hello_backoff = a->hello_backoff * 2 > HELLO_BACKOFF_MAX_MS ? HELLO_BACKOFF_MAX_MS : a->hello_backoff * 2;
+	/* the name again: the base unit's address may have changed */
+	{
+		struct sockaddr_storage ss[AGENT_ADDRS_MAX];
+		socklen_t sl[AGENT_ADDRS_MAX];
+		int n = addr_parse_all(ss, sl, AGENT_ADDRS_MAX, a->c->base, false);
+
+		if (n > 0) {
+			memcpy(a->addrs, ss, sizeof(ss[0]) * (size_t)n);
+			memcpy(a->addr_lens, sl, sizeof(sl[0]) * (size_t)n);
+			a->n_addrs = n;
+		}
+	}
+	if (a->n_addrs > 0)
+		use_address(a, 0);
 }
 
 int agent_start(struct agent *a, const struct agent_config *c, const struct ic_hello *hello,
 		agent_ready_fn on_ready, agent_message_fn on_message, void *ctx)
 {
-	int n, ret;
+	int n;
 
 	memset(a, 0, sizeof(*a));
 	a->fd = -1;
@@ -130,16 +198,6 @@ int agent_start(struct agent *a, const struct agent_config *c, const struct ic_h
 	a->hello_len = (size_t)n;
 	if (ic_device_init(&a->dev, c->id, c->psk) != IC_OK)
 		return -EINVAL;
-	ret = addr_parse(&a->base, &a->base_len, c->base, false);
-	if (ret < 0) {
-		log_err("cannot resolve base unit address '%s'", c->base);
-		return ret;
-	}
-	ret = udp_open(&a->fd, a->base.ss_family, NULL, 0, 0, NULL);
-	if (ret < 0) {
-		log_err("cannot open a udp socket: %s", strerror(-ret));
-		return ret;
-	}
 	restart(a, now_ms());
 	return 0;
 }
@@ -176,6 +234,8 @@ int agent_send(struct agent *a, uint8_t type, const uint8_t *body, size_t len)
 
 	if (n < 0)
 		return n;
+	if (a->fd < 0)
+		return -ENOTCONN;
 	if (sendto(a->fd, out, (size_t)n, 0, (const struct sockaddr *)&a->base, a->base_len) < 0)
 		return -errno;
 	return 0;
@@ -185,7 +245,7 @@ void agent_handle(struct agent *a)
 {
 	uint8_t buf[IC_MAX_DATAGRAM + 1], body[IC_MAX_DATAGRAM];
 
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0; i < 64 && a->fd >= 0; i++) {
 		ssize_t n = recv(a->fd, buf, sizeof(buf), MSG_DONTWAIT);
 		size_t blen = 0;
 		uint8_t type;
@@ -206,7 +266,12 @@ void agent_handle(struct agent *a)
 			a->sessions++;
 			if (ic_welcome_decode(&w, body, blen) == IC_OK)
 				log_debug("base unit keepalive %u s", w.keepalive);
-			log_info("connected to the base unit at %s", a->c->base);
+			{
+				char text[INET6_ADDRSTRLEN + 8];
+
+				addr_format(text, sizeof(text), (struct sockaddr *)&a->base);
+				log_info("connected to the base unit at %s (%s)", a->c->base, text);
+			}
 			/* Confirm at once: the base adopts the session on our first datagram. */
 			agent_send(a, IC_KEEPALIVE, NULL, 0);
 			a->next_keepalive = a->last_rx + (uint64_t)a->c->keepalive * 1000;
@@ -229,10 +294,13 @@ void agent_tick(struct agent *a, uint64_t now)
 		restart(a, now);
 	if (a->dev.state == IC_DEV_HELLO) {
 		if (now >= a->next_hello) {
-			send_raw(a, out, ic_device_hello(&a->dev, a->hello, a->hello_len, out, sizeof(out)));
+			if (a->hello_sent || a->n_addrs == 0)
+				next_address(a, now);	/* unanswered, or the name did not resolve */
+			if (a->n_addrs > 0) {
+				send_raw(a, out, ic_device_hello(&a->dev, a->hello, a->hello_len, out, sizeof(out)));
+				a->hello_sent = true;
+			}
 			a->next_hello = now + random_between(a->hello_backoff / 2, a->hello_backoff);
-			a->hello_backoff = a->hello_backoff * 2 > HELLO_BACKOFF_MAX_MS ? HELLO_BACKOFF_MAX_MS
-										: a->hello_backoff * 2;
 		}
 		return;
 	}

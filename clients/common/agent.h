@@ -35,12 +35,22 @@ typedef void (*agent_ready_fn)(struct agent *a, void *ctx);
 typedef void (*agent_message_fn)(struct agent *a, uint8_t type, const uint8_t *body, size_t len,
 				 void *ctx);
 
+#define AGENT_ADDRS_MAX 8
+
 struct agent {
 	const struct agent_config *c;
 	struct ic_device dev;
-	int fd;
-	struct sockaddr_storage base;
+	int fd;				/* of the family of base */
+	struct sockaddr_storage base;	/* addrs[cur], where datagrams go now */
 	socklen_t base_len;
+	/* Every address the base's name has (looked up again at each new
+	 * handshake); hellos go to each in turn until one answers. */
+	struct sockaddr_storage addrs[AGENT_ADDRS_MAX];
+	socklen_t addr_lens[AGENT_ADDRS_MAX];
+	int n_addrs, cur;
+	int family;			/* of fd */
+	bool hello_sent;		/* a hello of this handshake is out */
+	char why[AGENT_ADDRS_MAX][64];	/* per address, for the log */
 	uint8_t hello[IC_BODY_MAX];
 	size_t hello_len;
 	uint64_t next_hello, hello_backoff;

@@ -339,7 +339,10 @@ struct mqtt_link *mqtt_link_new(const struct mqtt_link_config *c, bool threaded,
 	mosquitto_int_option(l->m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
 	if (threaded)
 		mosquitto_threaded_set(l->m, true);
+	/* Our context as it is: libmosquitto's defaults would want its own CA
+	 * settings, and its own host name check is against the address. */
 	if ((rc = mosquitto_void_option(l->m, MOSQ_OPT_SSL_CTX, l->tls)) ||
+	    (rc = mosquitto_int_option(l->m, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0)) ||
 	    (rc = mosquitto_username_pw_set(l->m, c->username, c->password)) ||
 	    (c->will_topic && (rc = mosquitto_will_set(l->m, c->will_topic, 7, "offline", 1, true)))) {
 		snprintf(err, errlen, "setting up the MQTT client failed: %s", mosquitto_strerror(rc));

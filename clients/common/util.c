@@ -116,13 +116,13 @@ void key_to_hex(char out[65], const uint8_t key[32])
 	out[64] = '\0';
 }
 
-int addr_parse(struct sockaddr_storage *ss, socklen_t *len, const char *text, bool passive)
+int addr_parse_all(struct sockaddr_storage *ss, socklen_t *len, int max, const char *text, bool passive)
 {
 	char host[256];
 	const char *port, *h = text;
 	size_t hl;
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res = NULL;
-	int rc;
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res = NULL, *p;
+	int rc, n = 0;
 
 	if (text[0] == '[') {
 		const char *end = strchr(text, ']');
@@ -148,10 +148,61 @@ int addr_parse(struct sockaddr_storage *ss, socklen_t *len, const char *text, bo
 	rc = getaddrinfo(hl ? host : NULL, port, &hints, &res);
 	if (rc != 0 || !res)
 		return -EINVAL;
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
+	for (p = res; p && n < max; p = p->ai_next) {
+		bool dup = false;
+
+		if ((p->ai_family != AF_INET && p->ai_family != AF_INET6) || p->ai_addrlen > sizeof(*ss))
+			continue;
+		memset(&ss[n], 0, sizeof(ss[n]));
+		memcpy(&ss[n], p->ai_addr, p->ai_addrlen);
+		len[n] = p->ai_addrlen;
+		for (int i = 0; i < n; i++)
+			dup |= addr_equal(&ss[i], &ss[n]);
+		if (!dup)
+			n++;
+	}
 	freeaddrinfo(res);
-	return 0;
+	return n > 0 ? n : -EINVAL;
+}
+
+int addr_parse(struct sockaddr_storage *ss, socklen_t *len, const char *text, bool passive)
+{
+	int n = addr_parse_all(ss, len, 1, text, passive);
+
+	return n < 0 ? n : 0;
+}
+
+int addr_listen_set(struct sockaddr_storage ss[2], socklen_t len[2], const char *text)
+{
+	struct sockaddr_storage all[16];
+	socklen_t lens[16];
+	int n = addr_parse_all(all, lens, 16, text, true), got = 0;
+
+	if (n < 0)
+		return n;
+	for (int f = 0; f < 2; f++) {
+		int family = f ? AF_INET6 : AF_INET;
+
+		ss[f].ss_family = AF_UNSPEC;
+		for (int i = 0; i < n; i++)
+			if (all[i].ss_family == family) {
+				ss[f] = all[i];
+				len[f] = lens[i];
+				got++;
+				break;
+			}
+	}
+	return got;
+}
+
+int addr_bind(int fd, const struct sockaddr_storage *ss, socklen_t len)
+{
+	int one = 1;
+
+	/* An IPv6 socket beside an IPv4 one of the same port takes IPv6 only. */
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	return bind(fd, (const struct sockaddr *)ss, len) < 0 ? -errno : 0;
 }
 
 void addr_format(char *out, size_t cap, const struct sockaddr *sa)
@@ -202,8 +253,7 @@ int udp_open(int *fd_out, int family, const struct sockaddr_storage *bind_to, so
 	}
 	if (got && getsockopt(fd, SOL_SOCKET, SO_RCVBUF, got, &sl) < 0)
 		*got = 0;
-	if (bind_to && bind(fd, (const struct sockaddr *)bind_to, bind_len) < 0) {
-		ret = -errno;
+	if (bind_to && (ret = addr_bind(fd, bind_to, bind_len)) < 0) {
 		close(fd);
 		return ret;
 	}

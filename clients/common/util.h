@@ -27,6 +27,16 @@ void key_to_hex(char out[65], const uint8_t key[32]);
 
 /* "host:port", "[v6]:port" or ":port" (any address). 0 or -errno / EAI error as -EINVAL. */
 int addr_parse(struct sockaddr_storage *ss, socklen_t *len, const char *text, bool passive);
+/* Every address "host:port" names, in the resolver's order, without repeats
+ * (at most max). The count, or -EINVAL. */
+int addr_parse_all(struct sockaddr_storage *ss, socklen_t *len, int max, const char *text, bool passive);
+/* What a listener binds: the first IPv4 address in ss[0] and the first IPv6
+ * one in ss[1] (ss_family AF_UNSPEC where there is none), so "localhost:P"
+ * listens on both loopbacks and ":P" on every address of both families.
+ * The number of addresses set, or -EINVAL. */
+int addr_listen_set(struct sockaddr_storage ss[2], socklen_t len[2], const char *text);
+/* bind(), with IPV6_V6ONLY on an IPv6 socket. 0 or -errno. */
+int addr_bind(int fd, const struct sockaddr_storage *ss, socklen_t len);
 void addr_format(char *out, size_t cap, const struct sockaddr *sa);
 bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 

@@ -32,7 +32,7 @@ start lights "$BIN/updatable-unit" -c "$T/lights.conf"
 TOKEN=$("$BIN/dashboard" gentoken)
 cat > "$T/dash.conf" <<CONF
 listen 127.0.0.1:$HTTP_PORT
-mqtt_host 127.0.0.1
+mqtt_host localhost
 mqtt_port $HOME_PORT
 mqtt_cafile $T/home/ca.crt
 mqtt_username dashboard

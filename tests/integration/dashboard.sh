@@ -52,7 +52,7 @@ DASH=http://127.0.0.1:$HTTP_PORT
 dash_conf() {	# PORT [extra lines...]
 	cat <<CONF
 listen 127.0.0.1:$1
-mqtt_host 127.0.0.1
+mqtt_host localhost
 mqtt_port $MQTT_PORT
 mqtt_cafile $BROKER/ca.crt
 mqtt_username dashboard
@@ -261,7 +261,10 @@ start sse2 $PY "$ROOT/tests/tools/httpstream.py" sse "$DASH/api/events" 40 "Auth
 wait_until 5 grep -q ' snapshot ' "$T/sse2.log"
 stop mosquitto TERM
 check "the SSE stream says the broker is gone" wait_until 5 grep -q ' broker {"connected":false}' "$T/sse2.log"
-check "/healthz says so too" wait_until 3 bash -c "curl -s $DASH/healthz | grep -q 'broker not connected'"
+check "/healthz says so too: 503, naming the broker and why" wait_until 3 bash -c \
+	"curl -s -w ' %{http_code}' $DASH/healthz | tr -d '\n' | grep -q '^broker not connected: .*localhost port $MQTT_PORT.* 503$'"
+check "a device the dashboard never heard of: 503 while it cannot know, not 'unknown device'" bash -c \
+	"curl -s -w ' %{http_code}' -H 'Authorization: Bearer $TOKEN' -d '{\"light\":\"ON\"}' $DASH/api/devices/not-yet/set | grep -q 'not connected to the broker.* 503$'"
 check "a set meanwhile answers 503 at once, with the reason" bash -c \
 	"curl -s -w ' %{http_code}' -H 'Authorization: Bearer $TOKEN' -d '{\"light\":\"ON\"}' $DASH/api/devices/lights/set | grep -q 'not connected to the broker.* 503$'"
 check "the API still answers from what the dashboard knows" bash -c \
