@@ -40,6 +40,7 @@ struct mqtt_link {
 	int n_addrs, cur;
 	unsigned gen;			/* counts attempts: an error belongs to one */
 	char tls_why[WHY_MAX];		/* the certificate check's reason, this attempt */
+	int early_errno;		/* a socket error libmosquitto saw and passed over */
 	pthread_mutex_t status_lock;
 	char status[1024];
 	mqtt_link_up_fn on_up;
@@ -198,7 +199,9 @@ static void attempt_failed(struct mqtt_link *l, const char *why)
 {
 	if (get_state(l) != LINK_CONNECTING)
 		return;
-	snprintf(l->why[l->cur], WHY_MAX, "%s", l->tls_why[0] ? l->tls_why : why);
+	snprintf(l->why[l->cur], WHY_MAX, "%s", l->tls_why[0]	   ? l->tls_why
+						 : l->early_errno ? strerror(l->early_errno)
+								  : why);
 	log_debug("mqtt: %s port %d: %s", l->addrs[l->cur], l->c.port, l->why[l->cur]);
 	l->cur++;
 	attempt(l);
@@ -213,9 +216,16 @@ static void attempt(struct mqtt_link *l)
 		l->gen++;
 		set_state(l, LINK_CONNECTING);
 		l->attempt_since = now_ms();
+		errno = 0;
 		rc = mosquitto_connect_async(l->m, l->addrs[l->cur], l->c.port, l->c.keepalive);
-		if (rc == MOSQ_ERR_SUCCESS)
+		if (rc == MOSQ_ERR_SUCCESS) {
+			/* On loopback a refusal comes back at once: the TLS hello
+			 * libmosquitto writes straight away fails with it, the socket's
+			 * error is then spent, and only errno still says why. */
+			l->early_errno = errno == ECONNREFUSED || errno == ECONNRESET || errno == ENETUNREACH ||
+							 errno == EHOSTUNREACH || errno == ETIMEDOUT ? errno : 0;
 			return;
+		}
 		snprintf(l->why[l->cur], WHY_MAX, "%s",
 			 rc == MOSQ_ERR_ERRNO ? strerror(errno) : l->tls_why[0] ? l->tls_why : mosquitto_strerror(rc));
 		l->cur++;
