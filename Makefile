@@ -45,7 +45,7 @@ BENCH_TOOLS := $(BUILD)/loadgen $(BUILD)/mqttbench $(BUILD)/httpbench
 
 CRYPTO_LIBS := -lmbedcrypto
 
-.PHONY: all test check demo fuzz bench deps clean install unit integration
+.PHONY: all test check demo fuzz bench deps deps-demo clean unit
 all: $(PROGRAMS) $(BUILD)/unit-tests $(BENCH_TOOLS)
 
 $(BUILD)/obj/%.o: %.c
@@ -103,28 +103,12 @@ $(BUILD)/mqttbench: $(call obj,bench/mqttbench.c)
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lpthread $(LDLIBS)
 
-# Debian packages the build and the tests need; installed only when missing.
-DEB_PKGS := gcc make libmosquitto-dev mosquitto mosquitto-clients libcjson-dev libgpiod-dev \
-            libturbojpeg0-dev libjpeg-turbo-progs \
-            libmbedtls-dev libmicrohttpd-dev openssl python3 python3-cryptography clang \
-            libclang-rt-14-dev procps iproute2 iptables conntrack iputils-ping netcat-openbsd wireguard-go wireguard-tools xxd \
-            chromium wrk gcc-xtensa-lx106
+# Debian packages, installed only when missing: what the demo runs (deps-demo),
+# and what the tests add to it (deps). mk/deps says which and why.
 deps:
-	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-	   grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:" $$missing; \
-	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
-	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
-	@# Node.js for the browser tests: Debian's, unless the machine has one already.
-	$(Q)if ! command -v node > /dev/null || ! command -v npm > /dev/null; then \
-	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends nodejs npm; \
-	fi
-	$(Q)[ -d tests/browser/node_modules/playwright-core ] || \
-	  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+	$(Q)mk/deps test
+deps-demo:
+	$(Q)mk/deps demo
 
 unit: $(BUILD)/unit-tests
 	$(Q)$(BUILD)/unit-tests
@@ -138,7 +122,8 @@ check: deps
 	$(Q)BUILD=build/san ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run-all
 
-demo: deps all
+demo: deps-demo
+	$(Q)$(MAKE) --no-print-directory $(PROGRAMS)
 	$(Q)tests/demo
 
 FUZZ_SECONDS ?= 60

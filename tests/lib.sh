@@ -10,6 +10,9 @@ PY=/usr/bin/python3
 SUITE=$(basename "$0" .sh)
 T=$(mktemp -d "/tmp/intercom-$SUITE.XXXXXX")
 PIDS=()
+# Everything this suite starts inherits the mark, so finish() finds what is
+# left, however it was started (tests/tools/marked.py).
+export INTERCOM_SUITE=$T
 PASSED=0
 FAILED=0
 SKIPPED=0
@@ -19,12 +22,28 @@ fail() { FAILED=$((FAILED + 1)); echo "  FAIL $*"; }
 skip() { SKIPPED=$((SKIPPED + 1)); echo "  SKIP $*"; }
 check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
 
+# Stops what the suite started: SIGTERM, time to exit cleanly, then SIGKILL
+# for what is still there; a process left behind is a failure.
 finish() {
-	local p
+	local p left
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	sleep 0.3
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for _ in $(seq 100); do
+		left=0
+		for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && left=1; done
+		[ $left = 0 ] && break
+		sleep 0.1
+	done
+	for p in "${PIDS[@]}"; do
+		kill -0 "$p" 2>/dev/null && { echo "  note: $p did not stop within 10 s of SIGTERM: killed"; kill -9 "$p" 2>/dev/null; }
+	done
 	wait 2>/dev/null
+	left=$($PY "$ROOT/tests/tools/marked.py" INTERCOM_SUITE "$T" $$)
+	if [ -n "$left" ]; then
+		fail "processes left behind by the suite (now stopped): $(echo "$left" | tr '\n' ';')"
+		echo "$left" | while read -r p _; do kill "$p" 2>/dev/null; done
+		sleep 1
+		echo "$left" | while read -r p _; do kill -9 "$p" 2>/dev/null; done
+	fi
 	declare -F finish_extra > /dev/null && finish_extra
 	if [ "$FAILED" -gt 0 ]; then
 		echo "  logs of $SUITE:"
