@@ -465,8 +465,22 @@ void bridge_mqtt_message(void *ctx, const char *topic, const void *payload, size
 		on_get(b, d);
 }
 
+static void pull_availability(struct base *b, struct device *d);
+
 void bridge_timers(struct base *b, uint64_t now)
 {
+	/* A camera whose timer is due runs now, not at the next tick: a timer
+	 * that has passed makes the poll timeout 0 until it runs. */
+	for (int i = 0; i < b->n_cams; i++) {
+		struct device *d = b->cams[i];
+		bool changed;
+
+		if (camera_next_ms(d->cam, now) != 0)
+			continue;
+		camera_tick(d->cam, now, &changed);
+		if (changed)
+			pull_availability(b, d);
+	}
 	for (int i = b->n_busy - 1; i >= 0; i--) {
 		struct device *d = b->busy[i];
 		struct cmd_queue *q = d->cmds;
