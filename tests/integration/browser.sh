@@ -23,16 +23,16 @@ wait_until 10 test -s "$DEMO_DIR/demo.env"
 source "$DEMO_DIR/demo.env"
 
 PORT=$(free_port tcp)
-sed -e "s/^listen .*/listen 127.0.0.1:$PORT/" -e 's/^mqtt_client_id .*//' \
+sed -e "s/^listen .*/listen localhost:$PORT/" -e 's/^mqtt_client_id .*//' \
 	-e 's/^name cellar-thermo .*/name cellar-thermo "<img src=x onerror=alert(1)>"/' \
 	"$DEMO_DIR/dashboard.conf" > "$T/dash.conf"
 echo "mqtt_client_id dashboard-browser-test" >> "$T/dash.conf"
 start dash "$BIN/dashboard" -c "$T/dash.conf"
 check "the test's dashboard comes up" wait_until 10 tcp_listening "$PORT"
-wait_until 15 bash -c "curl -s -H 'Authorization: Bearer $DASHBOARD_TOKEN' http://127.0.0.1:$PORT/api/devices | grep -q '\"id\":\"rc-car-cam\",[^}]*\"online\":true'"
+wait_until 15 bash -c "curl -s -H 'Authorization: Bearer $DASHBOARD_TOKEN' http://localhost:$PORT/api/devices | grep -q '\"id\":\"rc-car-cam\",[^}]*\"online\":true'"
 
 rm -f "$OUT"/*.png
-node "$ROOT/tests/browser/dashboard.mjs" "http://127.0.0.1:$PORT/" "$DASHBOARD_USER" "$DASHBOARD_PASS" "$OUT" \
+node "$ROOT/tests/browser/dashboard.mjs" "http://localhost:$PORT/" "$DASHBOARD_USER" "$DASHBOARD_PASS" "$OUT" \
 	> "$T/browser.log" 2>&1
 while read -r verdict what; do
 	case "$verdict" in
