@@ -117,21 +117,28 @@ static void send_raw(struct agent *a, const uint8_t *buf, int len)
 	}
 }
 
-/* A new handshake: a fresh session id, and the base's addresses looked up
- * again (a home connection's address may have changed; a name that does not
- * resolve yet, a Pi that booted before its hotspot, is tried again later). */
-static void restart(struct agent *a, uint64_t now)
+/* Looks the base's name up; keeps the addresses it had when that fails. */
+static bool resolve(struct agent *a)
 {
 	struct sockaddr_storage ss[AGENT_ADDRS_MAX];
 	socklen_t sl[AGENT_ADDRS_MAX];
 	int n = addr_parse_all(ss, sl, AGENT_ADDRS_MAX, a->c->base, false);
 
-	if (n > 0) {
-		memcpy(a->addrs, ss, sizeof(ss[0]) * (size_t)n);
-		memcpy(a->addr_lens, sl, sizeof(sl[0]) * (size_t)n);
-		a->n_addrs = n;
+	if (n <= 0)
+		return false;
+	memcpy(a->addrs, ss, sizeof(ss[0]) * (size_t)n);
+	memcpy(a->addr_lens, sl, sizeof(sl[0]) * (size_t)n);
+	a->n_addrs = n;
+	return true;
+}
+
+/* A new handshake: a fresh session id, and the base's addresses looked up
+ * again (a home connection's address may have changed; a name that does not
+ * resolve yet, a Pi that booted before its hotspot, is tried again later). */
+static void restart(struct agent *a, uint64_t now)
+{
+	if (resolve(a))
 		use_address(a, 0);
-	}
 	for (int i = 0; i < AGENT_ADDRS_MAX; i++)
 		snprintf(a->why[i], sizeof(a->why[i]), "no answer");
 	ic_device_restart(&a->dev, random_u64_nonzero());
@@ -163,18 +170,7 @@ static void next_address(struct agent *a, uint64_t now)
 		log_warn("no answer from the base unit %s: %s; trying again", a->c->base,
 			 a->n_addrs ? tried : "the name does not resolve");
 	a->hello_backoff = a->hello_backoff * 2 > HELLO_BACKOFF_MAX_MS ? HELLO_BACKOFF_MAX_MS : a->hello_backoff * 2;
-	/* the name again: the base unit's address may have changed */
-	{
-		struct sockaddr_storage ss[AGENT_ADDRS_MAX];
-		socklen_t sl[AGENT_ADDRS_MAX];
-		int n = addr_parse_all(ss, sl, AGENT_ADDRS_MAX, a->c->base, false);
-
-		if (n > 0) {
-			memcpy(a->addrs, ss, sizeof(ss[0]) * (size_t)n);
-			memcpy(a->addr_lens, sl, sizeof(sl[0]) * (size_t)n);
-			a->n_addrs = n;
-		}
-	}
+	resolve(a);	/* the name again: the base unit's address may have changed */
 	if (a->n_addrs > 0)
 		use_address(a, 0);
 }
