@@ -218,16 +218,19 @@ static void attempt(struct mqtt_link *l)
 		l->attempt_since = now_ms();
 		errno = 0;
 		rc = mosquitto_connect_async(l->m, l->addrs[l->cur], l->c.port, l->c.keepalive);
-		if (rc == MOSQ_ERR_SUCCESS) {
-			/* On loopback a refusal comes back at once: the TLS hello
-			 * libmosquitto writes straight away fails with it, the socket's
-			 * error is then spent, and only errno still says why. */
-			l->early_errno = errno == ECONNREFUSED || errno == ECONNRESET || errno == ENETUNREACH ||
-							 errno == EHOSTUNREACH || errno == ETIMEDOUT ? errno : 0;
+		/* On loopback a refusal comes back at once: the TLS hello
+		 * libmosquitto writes straight away fails with it, the socket's
+		 * error is then spent, and only errno still says why (libmosquitto
+		 * 2.0.11 then reports success, 2.0.21 a TLS error). */
+		l->early_errno = errno == ECONNREFUSED || errno == ECONNRESET || errno == ENETUNREACH ||
+					 errno == EHOSTUNREACH || errno == ETIMEDOUT ? errno : 0;
+		if (rc == MOSQ_ERR_SUCCESS)
 			return;
-		}
 		snprintf(l->why[l->cur], WHY_MAX, "%s",
-			 rc == MOSQ_ERR_ERRNO ? strerror(errno) : l->tls_why[0] ? l->tls_why : mosquitto_strerror(rc));
+			 l->tls_why[0]			? l->tls_why
+			 : l->early_errno		? strerror(l->early_errno)
+			 : rc == MOSQ_ERR_ERRNO		? strerror(errno)
+							: mosquitto_strerror(rc));
 		l->cur++;
 	}
 	round_failed(l, NULL);

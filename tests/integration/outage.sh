@@ -25,8 +25,12 @@ printf 'id counter\nkey %s\nbase 127.0.0.1:%s\ninterval 0.2\nkeepalive 1\nsensor
 
 # A subscriber with a persistent session: what the base unit publishes while
 # this subscriber is reconnecting waits for it at the broker.
+# (A newer mosquitto_sub reconnects by itself: the old one is stopped first,
+# or the two would take the session from each other.)
 observe() {
+	[ -n "${OBS_PID:-}" ] && { kill "$OBS_PID" 2>/dev/null; wait "$OBS_PID" 2>/dev/null; }
 	mosquitto_sub $(mqtt_args reader) -c -i "observer-$$" -q 1 -t intercom/counter -v >> "$T/obs.watch" 2>> "$T/obs.log" &
+	OBS_PID=$!
 	PIDS+=($!)
 }
 : > "$T/obs.watch"
