@@ -65,7 +65,7 @@ check "the dashboard reaches the broker by name on its second address" \
 	wait_until 10 grep -q "mqtt: connected to localhost port $MQTT_PORT (127.0.0.1)" "$T/dash.log"
 
 echo "# listening: localhost is both loopbacks"
-check "the dashboard listens on ::1 and on 127.0.0.1" bash -c \
+check "the dashboard listens on ::1 and on 127.0.0.1" wait_until 5 bash -c \
 	"ss -Hltn 'sport = :$HTTP_PORT' | grep -q '\[::1\]:$HTTP_PORT' && ss -Hltn 'sport = :$HTTP_PORT' | grep -q '127.0.0.1:$HTTP_PORT'"
 check "a browser that tries ::1 first is served" bash -c \
 	"curl -s -g 'http://[::1]:$HTTP_PORT/healthz' | grep -q '^ok$' && curl -s 'http://localhost:$HTTP_PORT/healthz' | grep -q '^ok$'"
