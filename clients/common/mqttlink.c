@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #define ADDRS_MAX           8
 #define BACKOFF_MIN_MS      500
@@ -169,6 +170,46 @@ fail:
 
 /* --- the connection, one address at a time --- */
 
+/* Why a TCP connection to addr:port fails, or NULL when it opens. Asked only
+ * after libmosquitto said no more than "a TLS error": newer libmosquitto
+ * (2.0.21) starts the TLS handshake inside connect and reports a refused
+ * connection that way, with the socket's own error already spent. At most
+ * 1 s, on a path that failed at once anyway. */
+static const char *tcp_probe(const char *addr, int port)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl;
+	struct pollfd p;
+	int fd, err = 0;
+	socklen_t el = sizeof(err);
+
+	if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		ss.ss_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+		sl = sizeof(struct sockaddr_in6);
+	} else if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		ss.ss_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+		sl = sizeof(struct sockaddr_in);
+	} else {
+		return NULL;
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		return NULL;
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+		if (errno != EINPROGRESS) {
+			err = errno;
+		} else {
+			p = (struct pollfd){ .fd = fd, .events = POLLOUT };
+			if (poll(&p, 1, 1000) == 1)
+				getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+		}
+	}
+	close(fd);
+	return err ? strerror(err) : NULL;
+}
+
+
 static void attempt(struct mqtt_link *l);
 
 /* Every address of this round failed (or the name did not resolve). */
@@ -197,10 +238,15 @@ static void round_failed(struct mqtt_link *l, const char *summary)
 /* The attempt on addrs[cur] failed: on to the next address at once. */
 static void attempt_failed(struct mqtt_link *l, const char *why)
 {
+	const char *tcp = NULL;
+
 	if (get_state(l) != LINK_CONNECTING)
 		return;
+	if (!l->tls_why[0] && !l->early_errno && !strcmp(why, mosquitto_strerror(MOSQ_ERR_TLS)))
+		tcp = tcp_probe(l->addrs[l->cur], l->c.port);
 	snprintf(l->why[l->cur], WHY_MAX, "%s", l->tls_why[0]	   ? l->tls_why
 						 : l->early_errno ? strerror(l->early_errno)
+						 : tcp		  ? tcp
 								  : why);
 	log_debug("mqtt: %s port %d: %s", l->addrs[l->cur], l->c.port, l->why[l->cur]);
 	l->cur++;
@@ -226,11 +272,17 @@ static void attempt(struct mqtt_link *l)
 					 errno == EHOSTUNREACH || errno == ETIMEDOUT ? errno : 0;
 		if (rc == MOSQ_ERR_SUCCESS)
 			return;
-		snprintf(l->why[l->cur], WHY_MAX, "%s",
-			 l->tls_why[0]			? l->tls_why
-			 : l->early_errno		? strerror(l->early_errno)
-			 : rc == MOSQ_ERR_ERRNO		? strerror(errno)
+		{
+			const char *tcp = rc == MOSQ_ERR_TLS && !l->tls_why[0] && !l->early_errno
+						  ? tcp_probe(l->addrs[l->cur], l->c.port) : NULL;
+
+			snprintf(l->why[l->cur], WHY_MAX, "%s",
+				 l->tls_why[0]		? l->tls_why
+				 : l->early_errno	? strerror(l->early_errno)
+				 : tcp			? tcp
+				 : rc == MOSQ_ERR_ERRNO ? strerror(errno)
 							: mosquitto_strerror(rc));
+		}
 		l->cur++;
 	}
 	round_failed(l, NULL);
