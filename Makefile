@@ -142,7 +142,7 @@ fuzz: deps
 	$(Q)clang $(FUZZ_CFLAGS) -Ibase-unit -o $(BUILD)/fuzz/fuzz-frames tests/fuzz/fuzz_frames.c \
 	   base-unit/frames.c $(LIB_IC_SRC) $(CRYPTO_LIBS) -lturbojpeg -lm
 	$(Q)clang $(FUZZ_CFLAGS) -Idashboard -DDASHBOARD_STATIC_DIR='"."' -o $(BUILD)/fuzz/fuzz-http tests/fuzz/fuzz_http.c \
-	   dashboard/parse.c dashboard/store.c dashboard/settings.c $(LIB_COM_SRC) $(LIB_IC_SRC) $(CRYPTO_LIBS) -lcjson -lpthread -lm
+	   dashboard/parse.c dashboard/store.c dashboard/settings.c $(filter-out %/mqttlink.c,$(LIB_COM_SRC)) $(LIB_IC_SRC) $(CRYPTO_LIBS) -lcjson -lpthread -lm
 	@mkdir -p $(BUILD)/fuzz/corpus-set $(BUILD)/fuzz/corpus-frames $(BUILD)/fuzz/corpus-http
 	@echo "fuzzing the datagram path for $(FUZZ_SECONDS) s"
 	$(Q)$(BUILD)/fuzz/fuzz-datagram -max_total_time=$(FUZZ_SECONDS) -max_len=1400 -print_final_stats=1 \
