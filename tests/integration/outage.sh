@@ -44,8 +44,9 @@ sleep 3			# about 15 readings, for a buffer of 8
 broker_start mosquitto "$BROKER" "$MQTT_PORT" || { fail "broker restarts"; exit 1; }
 observe
 metrics() { mosquitto_sub $(mqtt_args reader) -t intercom/bridge/metrics -C 1 -W 3 2>/dev/null; }
-check "the base unit delivers its buffer after reconnecting" wait_until 15 bash -c \
-	"mosquitto_sub $(mqtt_args reader) -t intercom/bridge/metrics -C 1 -W 3 | grep -q '\"outage_delivered\":8'"
+delivered_8() { metrics | tee "$T/metrics.last" | grep -q '"outage_delivered":8'; }
+check "the base unit delivers its buffer after reconnecting" wait_until 15 delivered_8
+grep -q '"outage_delivered":8' "$T/metrics.last" || echo "  (last metrics: $(cat "$T/metrics.last"))"
 sleep 2
 m=$(metrics)
 dropped=$(echo "$m" | sed -n 's/.*"outage_dropped":\([0-9]*\).*/\1/p')
