@@ -214,7 +214,7 @@ static void publish_metrics(struct base *b)
 		{ "hellos", b->m.hellos }, { "sessions", b->m.sessions }, { "resets_sent", b->m.resets_sent },
 		{ "sets", b->m.sets }, { "retransmits", b->m.retransmits },
 		{ "frames", b->cam_stats.frames }, { "frames_incomplete", b->cam_stats.incomplete },
-		{ "frames_corrupt", b->cam_stats.corrupt }, { "frames_stale", b->cam_stats.stale },
+		{ "frames_corrupt", b->cam_stats.corrupt }, { "frames_unchecked", b->cam_stats.unchecked }, { "frames_stale", b->cam_stats.stale },
 		{ "frames_too_big", b->cam_stats.too_big }, { "pulls_failed", b->cam_stats.pulls_failed },
 		{ "camera_clients", b->cam_stats.clients }, { "outage_buffered", (uint64_t)b->outage_len },
 		{ "outage_delivered", b->outage_delivered }, { "outage_dropped", b->outage_dropped },
@@ -637,8 +637,10 @@ static void publish_frame(struct base *b, struct device *d, uint64_t now)
 	struct camera *c = d->cam;
 	char topic[IC_ID_MAX + 16];
 
-	if (!c->latest || c->latest->at_ms <= c->last_publish_frame || !mqtt_connected(b->mqtt) ||
-	    now - c->last_publish < (uint64_t)b->cfg.camera_interval_ms)
+	if (!mqtt_connected(b->mqtt) || now - c->last_publish < (uint64_t)b->cfg.camera_interval_ms)
+		return;
+	camera_check(c, b->jc);	/* only now: a frame nobody takes is never decoded */
+	if (!c->latest || c->latest->at_ms <= c->last_publish_frame)
 		return;
 	snprintf(topic, sizeof(topic), "%s/camera", d->peer.id);
 	mqtt_publish_qos(b->mqtt, topic, c->latest->data, c->latest->len, 0, false);
@@ -659,7 +661,7 @@ static void on_fragment(struct base *b, struct device *d, const uint8_t *body, s
 		b->m.bad_body++;
 		return;
 	}
-	if (camera_fragment(d->cam, b->jc, &f, now))
+	if (camera_fragment(d->cam, &f, now))
 		publish_frame(b, d, now);
 }
 

@@ -50,6 +50,7 @@ void camera_free(struct camera *c)
 	pull_close(c);
 	free(c->pull_buf);
 	frame_unref(c->latest);
+	frame_unref(c->pending);
 	free(c->thumb);
 	reassembly_free(&c->ra);
 	free(c);
@@ -85,15 +86,51 @@ bool camera_offer(struct camera *c, struct jpeg_checker *jc, const uint8_t *jpeg
 	return true;
 }
 
-bool camera_fragment(struct camera *c, struct jpeg_checker *jc, const struct ic_fragment *f, uint64_t now)
+void camera_check(struct camera *c, struct jpeg_checker *jc)
+{
+	struct frame *f = c->pending;
+	uint32_t w, h;
+	uint8_t *thumb;
+	size_t thumb_len;
+
+	if (!f)
+		return;
+	c->pending = NULL;
+	if (!jpeg_check(jc, f->data, f->len, &w, &h, &thumb, &thumb_len)) {
+		c->stats->corrupt++;
+		frame_unref(f);
+		return;
+	}
+	f->width = w;
+	f->height = h;
+	frame_unref(c->latest);
+	c->latest = f;
+	if (thumb) {
+		free(c->thumb);
+		c->thumb = thumb;
+		c->thumb_len = thumb_len;
+	}
+	c->stats->frames++;
+}
+
+bool camera_fragment(struct camera *c, const struct ic_fragment *f, uint64_t now)
 {
 	bool abandoned;
+	struct frame *fr;
 
 	switch (reassembly_add(&c->ra, f, now, &abandoned)) {
 	case RA_COMPLETE:
 		if (abandoned)
 			c->stats->incomplete++;
-		return camera_offer(c, jc, c->ra.buf, c->ra.total, now);
+		if (!(fr = frame_new(c->ra.buf, c->ra.total)))
+			return false;
+		fr->at_ms = now;
+		if (c->pending) {
+			c->stats->unchecked++;
+			frame_unref(c->pending);
+		}
+		c->pending = fr;
+		return true;
 	case RA_STALE:
 		c->stats->stale++;
 		break;
@@ -168,8 +205,9 @@ int camera_pollfds(struct camera *c, struct pollfd *p, int max)
 	return n;
 }
 
-static void accept_clients(struct camera *c, int lfd, uint64_t now)
+static void accept_clients(struct camera *c, struct jpeg_checker *jc, int lfd, uint64_t now)
 {
+	camera_check(c, jc);	/* a client takes the newest sound frame */
 	while (c->n_clients < CAMERA_CLIENTS_MAX) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -266,7 +304,7 @@ void camera_handle(struct camera *c, struct jpeg_checker *jc, const struct pollf
 		if (!p[k].revents)
 			continue;
 		if (p[k].fd == c->listen_fd[0] || p[k].fd == c->listen_fd[1]) {
-			accept_clients(c, p[k].fd, now);
+			accept_clients(c, jc, p[k].fd, now);
 		} else if (p[k].fd == c->pull_fd) {
 			if (c->pull_state == PULL_CONNECTING) {
 				int err = 0;

@@ -30,11 +30,13 @@ enum pull_state { PULL_WAIT, PULL_CONNECTING, PULL_READING };
 
 struct camera_stats {
 	uint64_t frames, incomplete, corrupt, stale, pulls_failed, too_big, clients;
+	uint64_t unchecked;		/* replaced by a newer frame before anyone needed them */
 };
 
 struct camera {
 	struct reassembly ra;
 	struct frame *latest;		/* NULL until the first good frame */
+	struct frame *pending;		/* the newest intercom frame, not checked yet */
 	uint8_t *thumb;
 	size_t thumb_len;
 	uint64_t last_publish;		/* when a frame last went to MQTT */
@@ -63,9 +65,14 @@ struct camera {
 struct camera *camera_new(struct camera_stats *stats);
 void camera_free(struct camera *c);		/* NULL-safe */
 
-/* An intercom fragment. True when it completed a frame that passed the check
- * and is now the latest. */
-bool camera_fragment(struct camera *c, struct jpeg_checker *jc, const struct ic_fragment *f, uint64_t now);
+/* An intercom fragment. True when it completed a frame, which waits unchecked
+ * (camera_check) until something needs it: checking means decoding, which is
+ * most of a camera's cost, and with no broker and no raw TCP client nothing
+ * needs a frame (a newer one replaces it unchecked). */
+bool camera_fragment(struct camera *c, const struct ic_fragment *f, uint64_t now);
+/* Checks the waiting frame: a sound one becomes the latest (with its
+ * thumbnail), a damaged one is counted and dropped. */
+void camera_check(struct camera *c, struct jpeg_checker *jc);
 /* A whole JPEG from any source: checked, then stored as the latest. */
 bool camera_offer(struct camera *c, struct jpeg_checker *jc, const uint8_t *jpeg, size_t len, uint64_t now);
 

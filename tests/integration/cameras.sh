@@ -120,3 +120,17 @@ check "one that never closes is cut off at the time bound" wait_until 10 grep -q
 	"pull camera 127.0.0.1:$PORT_HANG: no whole frame within the time bound" "$T/base.log"
 check "neither ever came online" bash -c "! grep -qE '^intercom/(huge|hang)/availability online' $T/all.watch"
 check "the base unit is still running" kill -0 "$PID_base"
+
+echo "# with the broker gone, frames wait unchecked; a raw TCP client still gets the newest sound one"
+cam_metric() { mosquitto_sub $(mqtt_args reader) -t intercom/bridge/metrics -C 1 -W 3 | $PY -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+before=$(cam_metric frames_unchecked)
+stop mosquitto TERM
+sleep 2
+nc -w 5 127.0.0.1 "$PORT_PATTERN" > "$T/gone1.jpg" < /dev/null
+sleep 0.5
+nc -w 5 127.0.0.1 "$PORT_PATTERN" > "$T/gone2.jpg" < /dev/null
+check "two raw TCP frames taken meanwhile decode and differ (the newest each time)" bash -c \
+	"djpeg $T/gone1.jpg > /dev/null && djpeg $T/gone2.jpg > /dev/null && ! cmp -s $T/gone1.jpg $T/gone2.jpg"
+broker_start mosquitto "$BROKER" "$MQTT_PORT" || fail "the broker comes back"
+after_gone() { [ "$(cam_metric frames_unchecked)" -gt $((before + 5)) ]; }
+check "the frames nobody needed were never decoded, and are counted (frames_unchecked)" wait_until 15 after_gone
