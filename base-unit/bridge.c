@@ -224,6 +224,7 @@ static void publish_metrics(struct base *b)
 		{ "auth_failed", b->m.auth_failed }, { "replayed", b->m.replayed },
 		{ "unknown_session", b->m.unknown_session }, { "bad_body", b->m.bad_body },
 		{ "stale", b->m.stale }, { "send_failed", b->m.send_failed }, { "kernel", b->m.kernel_drops },
+		{ "retained_command", b->m.retained_ignored },
 	};
 
 	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
@@ -427,7 +428,7 @@ static void on_get(struct base *b, struct device *d)
 		send_to(b, out, ic_peer_seal(&d->peer, IC_GET, NULL, 0, out, sizeof(out)), &d->addr, d->addr_len);
 }
 
-void bridge_mqtt_message(void *ctx, const char *topic, const void *payload, size_t len)
+void bridge_mqtt_message(void *ctx, const char *topic, const void *payload, size_t len, bool retained)
 {
 	struct base *b = ctx;
 	size_t pl = strlen(b->cfg.prefix), il;
@@ -448,6 +449,18 @@ void bridge_mqtt_message(void *ctx, const char *topic, const void *payload, size
 	}
 	memcpy(id, rest, il);
 	id[il] = '\0';
+	if (retained) {
+		/* A set or get published with the retain flag would be carried out
+		 * again at every reconnect (a throttle coming back by itself): it
+		 * counts once, when it is sent. The broker's copy is cleared. */
+		if (len > 0) {
+			log_warn("ignored a retained message on %s (commands are carried out once, when sent); "
+				 "clearing it at the broker", topic);
+			mqtt_publish_topic(b->mqtt, topic, "", 0, 1, true);
+			b->m.retained_ignored++;
+		}
+		return;
+	}
 	d = device_table_find(&b->table, id);
 	if (!d) {
 		if (slash[1] == 's') {

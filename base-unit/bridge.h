@@ -18,7 +18,7 @@
 struct metrics {
 	uint64_t datagrams, hellos, sessions, readings, keepalives, byes, states;
 	uint64_t malformed, unknown_device, auth_failed, replayed, unknown_session;
-	uint64_t bad_body, stale, resets_sent, send_failed;
+	uint64_t bad_body, stale, resets_sent, send_failed, retained_ignored;
 	uint64_t kernel_drops;
 	uint64_t sets, results[5];	/* by enum set_result */
 	uint64_t retransmits;
@@ -57,7 +57,7 @@ void bridge_free(struct base *b);
 void bridge_datagram(struct base *b, const uint8_t *buf, size_t len,
 		     const struct sockaddr_storage *from, socklen_t from_len);
 void bridge_mqtt_up(void *ctx);
-void bridge_mqtt_message(void *ctx, const char *topic, const void *payload, size_t len);
+void bridge_mqtt_message(void *ctx, const char *topic, const void *payload, size_t len, bool retained);
 void bridge_tick(struct base *b, uint64_t now);		/* once a second */
 void bridge_timers(struct base *b, uint64_t now);	/* command retransmits and deadlines */
 uint64_t bridge_next_timer(const struct base *b, uint64_t now);	/* ms until bridge_timers */

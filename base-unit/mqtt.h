@@ -19,7 +19,7 @@ struct mqtt;
 typedef void (*mqtt_up_fn)(void *ctx);
 /* A message on a subscription. payload is not NUL-terminated and is freed
  * after the call returns: copy what you keep. */
-typedef void (*mqtt_message_fn)(void *ctx, const char *topic, const void *payload, size_t len);
+typedef void (*mqtt_message_fn)(void *ctx, const char *topic, const void *payload, size_t len, bool retained);
 
 /* Returns NULL (with a logged reason) if the client cannot be set up. The
  * first connection attempt starts at once; failures only schedule retries. */

@@ -35,8 +35,9 @@ static void on_down(void *ctx)
 	store_set_connected(b->store, false);
 }
 
-static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
+static void on_message(void *ctx, const char *topic, const void *payload, size_t len, bool retained)
 {
+	(void)retained;
 	struct broker *b = ctx;
 
 	store_on_message(b->store, topic, payload, len);

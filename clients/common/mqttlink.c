@@ -367,7 +367,7 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 
 	(void)m;
 	if (msg->payloadlen >= 0)
-		l->on_message(l->ctx, msg->topic, msg->payload, (size_t)msg->payloadlen);
+		l->on_message(l->ctx, msg->topic, msg->payload, (size_t)msg->payloadlen, msg->retain);
 }
 
 struct mqtt_link *mqtt_link_new(const struct mqtt_link_config *c, bool threaded, mqtt_link_up_fn up,

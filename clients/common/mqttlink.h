@@ -41,7 +41,9 @@ struct mqtt_link_config {
 /* Called on the thread that drives the link. */
 typedef void (*mqtt_link_up_fn)(void *ctx);	/* after every successful CONNACK */
 typedef void (*mqtt_link_down_fn)(void *ctx);	/* a connection that was up is gone */
-typedef void (*mqtt_link_message_fn)(void *ctx, const char *topic, const void *payload, size_t len);
+/* retained: the broker held it and sent it because we subscribed (it may be old). */
+typedef void (*mqtt_link_message_fn)(void *ctx, const char *topic, const void *payload, size_t len,
+				     bool retained);
 
 /* NULL with a reason in err when the client cannot be set up (an unreadable CA
  * or key, say). threaded: publishes may come from other threads (then drive it

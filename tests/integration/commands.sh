@@ -57,6 +57,23 @@ check "both land in the state" wait_until 3 seen all '^intercom/lights \{"light"
 pub lights '{"light":true,"id":"c3"}'
 check "a JSON boolean works for a switch" result '\{"id":"c3","status":"ok"\}'
 
+echo "# a retained set counts once: not again when the base unit reconnects"
+mosquitto_pub $(mqtt_args dashboard) -r -t intercom/lights/set -m '{"brightness":77,"id":"r1"}'
+check "a set sent with the retain flag is carried out when sent" result '\{"id":"r1","status":"ok"\}'
+pub lights '{"brightness":128,"id":"r2"}'
+result '\{"id":"r2","status":"ok"\}'
+stop base
+mark all
+start base "$BIN/base-unit" -c "$T/base.conf"
+wait_until 10 seen_since all '^intercom/bridge/state online$'
+wait_until 10 bash -c "grep -q 'device lights .* connected' '$T/base.log'"
+sleep 1
+check "after the base unit reconnects, the retained set is not carried out again" bash -c \
+	"! seen_since all '^intercom/lights/result \{\"id\":\"r1\"' && ! seen_since all '^intercom/lights \{[^}]*\"brightness\":77'"
+check "the base unit says why it ignored it" grep -q 'ignored a retained message on intercom/lights/set' "$T/base.log"
+check "and cleared it at the broker" bash -c \
+	"[ -z \"\$(mosquitto_sub $(mqtt_args reader) -t intercom/lights/set --retained-only -W 2 2>/dev/null)\" ]"
+
 echo "# invalid sets are answered and never reach the device"
 mark all
 pub lights '{"light":"ON",'
@@ -140,6 +157,6 @@ pub lights '{"light":"OFF","id":"o1"}'
 check "then a set -> offline at once" result '\{"id":"o1","status":"offline","error":"the device is offline"\}' 2
 
 echo "# exactly one result per set"
-total_sets=$(grep -c '^intercom/\(lights\|ghost\|nobody\)/set ' "$T/all.watch")
+total_sets=$(grep -c '^intercom/\(lights\|ghost\|nobody\)/set .' "$T/all.watch")	# (an empty one clears a retained set)
 total_results=$(grep -c '^intercom/\(lights\|ghost\|nobody\)/result ' "$T/all.watch")
 check "as many results as sets ($total_sets)" test "$total_sets" -eq "$total_results"
