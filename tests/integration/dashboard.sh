@@ -273,6 +273,17 @@ broker_start mosquitto "$BROKER" "$MQTT_PORT" || fail "the broker comes back"
 check "the dashboard reconnects by itself and the stream says so" wait_until 40 grep -q ' broker {"connected":true}' "$T/sse2.log"
 check "sets work again" wait_until 20 bash -c \
 	"curl -s -H 'Authorization: Bearer $TOKEN' -d '{\"light\":\"OFF\"}' $DASH/api/devices/lights/set | grep -q '\"status\":\"ok\"'"
+echo "# the broker is killed (no goodbye at all), and someone takes the dashboard's client id"
+mark_sse=$(grep -c ' broker ' "$T/sse2.log")
+stop mosquitto KILL
+check "after a SIGKILL of the broker the stream says it is gone" wait_until 10 bash -c \
+	"tail -n +1 '$T/sse2.log' | grep ' broker ' | tail -n +$((mark_sse + 1)) | grep -q '\"connected\":false'"
+broker_start mosquitto "$BROKER" "$MQTT_PORT" || fail "the broker comes back"
+check "and the dashboard reconnects by itself" wait_until 40 bash -c \
+	"curl -s $DASH/healthz | grep -q '^ok$'"
+mosquitto_sub $(mqtt_args reader) -i "dashboard-$HTTP_PORT" -t intercom/x -W 2 > /dev/null 2>&1
+check "a client that took the dashboard's client id does not end its connection for good" wait_until 30 bash -c \
+	"curl -s -H 'Authorization: Bearer $TOKEN' -d '{\"light\":\"ON\"}' $DASH/api/devices/lights/set | grep -q '\"status\":\"ok\"'"
 check "the dashboard never stopped" kill -0 "$PID_dash"
 
 echo "# shutdown"
