@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <netinet/tcp.h>
 
 struct camera *camera_new(struct camera_stats *stats)
@@ -177,7 +178,8 @@ int camera_listen(struct camera *c, const char *addr)
 
 int camera_pull_setup(struct camera *c, const char *addr, int interval_ms)
 {
-	if (addr_parse(&c->pull_addr, &c->pull_addr_len, addr, false) < 0)
+	c->n_pull_addrs = addr_parse_all(c->pull_addrs, c->pull_addr_lens, 4, addr, false);
+	if (c->n_pull_addrs <= 0)
 		return -EINVAL;
 	snprintf(c->pull_text, sizeof(c->pull_text), "%s", addr);
 	c->pull = true;
@@ -296,6 +298,9 @@ static void pull_read(struct camera *c, struct jpeg_checker *jc, uint64_t now, b
 	c->pull_next = now + (uint64_t)c->pull_interval_ms;
 }
 
+static void pull_connect_failed(struct camera *c, uint64_t now, const char *why, bool *availability);
+static void pull_start(struct camera *c, uint64_t now, bool *availability);
+
 void camera_handle(struct camera *c, struct jpeg_checker *jc, const struct pollfd *p, int n, uint64_t now,
 		   bool *new_frame, bool *availability)
 {
@@ -311,7 +316,7 @@ void camera_handle(struct camera *c, struct jpeg_checker *jc, const struct pollf
 				socklen_t l = sizeof(err);
 				getsockopt(c->pull_fd, SOL_SOCKET, SO_ERROR, &err, &l);
 				if (err) {
-					pull_failed(c, now, strerror(err), availability);
+					pull_connect_failed(c, now, strerror(err), availability);
 					continue;
 				}
 				c->pull_state = PULL_READING;
@@ -329,9 +334,28 @@ void camera_handle(struct camera *c, struct jpeg_checker *jc, const struct pollf
 	}
 }
 
+/* The connection to one address failed before a byte came: the next
+ * address at once, if the name has another; else a failure as any other. */
+static void pull_connect_failed(struct camera *c, uint64_t now, const char *why, bool *availability)
+{
+	if (c->pull_cur + 1 < c->n_pull_addrs) {
+		char text[INET6_ADDRSTRLEN + 8];
+
+		addr_format(text, sizeof(text), (struct sockaddr *)&c->pull_addrs[c->pull_cur]);
+		log_debug("pull camera %s: %s: %s; trying its next address", c->pull_text, text, why);
+		pull_close(c);
+		c->pull_cur++;
+		pull_start(c, now, availability);
+		return;
+	}
+	c->pull_cur = 0;
+	pull_failed(c, now, why, availability);
+}
+
 static void pull_start(struct camera *c, uint64_t now, bool *availability)
 {
-	int fd = tcp_socket(c->pull_addr.ss_family);
+	const struct sockaddr_storage *to = &c->pull_addrs[c->pull_cur];
+	int fd = tcp_socket(to->ss_family);
 
 	if (fd < 0) {
 		pull_failed(c, now, strerror(errno), availability);
@@ -344,12 +368,12 @@ static void pull_start(struct camera *c, uint64_t now, bool *availability)
 	c->pull_fd = fd;
 	c->pull_len = 0;
 	c->pull_deadline = now + PULL_TIMEOUT_MS;
-	if (connect(fd, (struct sockaddr *)&c->pull_addr, c->pull_addr_len) == 0)
+	if (connect(fd, (const struct sockaddr *)to, c->pull_addr_lens[c->pull_cur]) == 0)
 		c->pull_state = PULL_READING;
 	else if (errno == EINPROGRESS)
 		c->pull_state = PULL_CONNECTING;
 	else
-		pull_failed(c, now, strerror(errno), availability);
+		pull_connect_failed(c, now, strerror(errno), availability);
 }
 
 void camera_tick(struct camera *c, uint64_t now, bool *availability)

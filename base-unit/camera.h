@@ -50,8 +50,9 @@ struct camera {
 
 	bool pull;			/* a legacy camera the base unit connects to */
 	char pull_text[128];
-	struct sockaddr_storage pull_addr;
-	socklen_t pull_addr_len;
+	struct sockaddr_storage pull_addrs[4];	/* every address of its name */
+	socklen_t pull_addr_lens[4];
+	int n_pull_addrs, pull_cur;	/* the one tried now */
 	int pull_interval_ms;
 	enum pull_state pull_state;
 	int pull_fd;

@@ -71,8 +71,14 @@ check "a browser that tries ::1 first is served" bash -c \
 	"curl -s -g 'http://[::1]:$HTTP_PORT/healthz' | grep -q '^ok$' && curl -s 'http://localhost:$HTTP_PORT/healthz' | grep -q '^ok$'"
 stop base
 UDP2=$(free_port udp)
-{ base_conf "localhost:$UDP2"; echo "device thermo $KEY"; echo "device cam $KEY_CAM"; echo "camera_port cam localhost:$CAM_PORT"; } > "$T/base2.conf"
+PULL_PORT=$(free_port tcp)
+$PY -c 'import sys; sys.stdout.buffer.write(b"P6\n64 48\n255\n" + bytes(range(256)) * 36)' | cjpeg > "$T/door.jpg"
+start door $PY "$ROOT/tests/tools/jpeg_server.py" "$PULL_PORT" normal "$T/door.jpg"	# on 127.0.0.1 only
+wait_until 5 tcp_listening "$PULL_PORT"
+{ base_conf "localhost:$UDP2"; echo "device thermo $KEY"; echo "device cam $KEY_CAM"; echo "camera_port cam localhost:$CAM_PORT"
+  echo "pull_camera door localhost:$PULL_PORT 1000"; } > "$T/base2.conf"
 start base2 "$BIN/base-unit" -c "$T/base2.conf"
+check "a pull camera named localhost is found on its second address" wait_until 10 grep -q "pull camera localhost:$PULL_PORT online" "$T/base2.log"
 check "the base unit's UDP port is on ::1 and on 127.0.0.1" wait_until 5 bash -c \
 	"ss -Hlun 'sport = :$UDP2' | grep -q '\[::1\]:$UDP2' && ss -Hlun 'sport = :$UDP2' | grep -q '127.0.0.1:$UDP2'"
 check "so is a camera's raw TCP port" bash -c \
@@ -87,7 +93,7 @@ check "its readings flow" wait_until 10 seen_since all '^intercom/thermo \{"temp
 
 echo "# a name whose every address fails says so, address by address"
 sed -e "s/^mqtt_host .*/mqtt_host both.test/" -e "s/^listen .*/listen 127.0.0.1:$(free_port udp)/" \
-	-e "s/^mqtt_port .*/mqtt_port $(free_port tcp)/" -e '/^device cam/d' -e '/^camera_port/d' "$T/base2.conf" > "$T/base3.conf"
+	-e "s/^mqtt_port .*/mqtt_port $(free_port tcp)/" -e '/^device cam/d' -e '/^camera_port/d' -e '/^pull_camera/d' "$T/base2.conf" > "$T/base3.conf"
 start base3 "$BIN/base-unit" -c "$T/base3.conf"
 check "the error names the host, both addresses and why each failed" wait_until 5 bash -c \
 	"grep -E 'cannot connect to both.test port [0-9]+: (127.0.0.1|::1) \(Connection refused\); (::1|127.0.0.1) \(Connection refused\)' '$T/base3.log'"
