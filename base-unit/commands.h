@@ -8,13 +8,13 @@
 #define BASE_COMMANDS_H
 
 #include "intercom.h"
+#include "topics.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define SET_PAYLOAD_MAX 4096	/* bytes of a set payload */
-#define SET_ID_MAX      64	/* bytes of a set's "id" */
 #define CMD_QUEUE_MAX   16	/* sets waiting behind the one in flight, per device */
 #define CMD_IDS_MAX     8	/* sets merged into one command */
 

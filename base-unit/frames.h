@@ -1,9 +1,10 @@
 /*
  * Camera frames in the base unit: reassembly of intercom fragments (newest
  * frame wins, incomplete frames time out), the check every frame passes
- * before anyone sees it (libjpeg-turbo decodes it, scaled), and the
- * latest-frame store with a thumbnail. No I/O: the daemon, the tests and the
- * fuzzer call the same functions.
+ * before anyone sees it (libjpeg-turbo decodes it, scaled) with its
+ * thumbnail, and the reference-counted frame itself. The newest-frame store
+ * is the camera's (camera.c). No I/O: the daemon, the tests and the fuzzer
+ * call the same functions.
  */
 #ifndef BASE_FRAMES_H
 #define BASE_FRAMES_H

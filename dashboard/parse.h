@@ -9,11 +9,10 @@
 #ifndef DASH_PARSE_H
 #define DASH_PARSE_H
 
+#include "topics.h"
+
 #include <stdbool.h>
 #include <stddef.h>
-
-#define DEVICE_ID_MAX 32
-#define SET_ID_MAX 64
 
 /* The value of cookie `name` in a Cookie header ("a=1; b=2"). False when the
  * cookie is absent, empty, or longer than cap - 1. */
