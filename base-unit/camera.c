@@ -57,36 +57,6 @@ void camera_free(struct camera *c)
 	free(c);
 }
 
-bool camera_offer(struct camera *c, struct jpeg_checker *jc, const uint8_t *jpeg, size_t len, uint64_t now)
-{
-	uint32_t w, h;
-	uint8_t *thumb;
-	size_t thumb_len;
-	struct frame *f;
-
-	if (!jpeg_check(jc, jpeg, len, &w, &h, &thumb, &thumb_len)) {
-		c->stats->corrupt++;
-		return false;
-	}
-	f = frame_new(jpeg, len);
-	if (!f) {
-		free(thumb);
-		return false;
-	}
-	f->width = w;
-	f->height = h;
-	f->at_ms = now;
-	frame_unref(c->latest);
-	c->latest = f;
-	if (thumb) {
-		free(c->thumb);
-		c->thumb = thumb;
-		c->thumb_len = thumb_len;
-	}
-	c->stats->frames++;
-	return true;
-}
-
 void camera_check(struct camera *c, struct jpeg_checker *jc)
 {
 	struct frame *f = c->pending;
@@ -112,6 +82,22 @@ void camera_check(struct camera *c, struct jpeg_checker *jc)
 		c->thumb_len = thumb_len;
 	}
 	c->stats->frames++;
+}
+
+bool camera_offer(struct camera *c, struct jpeg_checker *jc, const uint8_t *jpeg, size_t len, uint64_t now)
+{
+	struct frame *f = frame_new(jpeg, len);
+
+	if (!f)
+		return false;
+	f->at_ms = now;
+	if (c->pending) {	/* an older intercom frame nobody took */
+		c->stats->unchecked++;
+		frame_unref(c->pending);
+	}
+	c->pending = f;
+	camera_check(c, jc);
+	return c->latest == f;	/* it passed the check */
 }
 
 bool camera_fragment(struct camera *c, const struct ic_fragment *f, uint64_t now)
