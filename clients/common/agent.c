@@ -149,7 +149,7 @@ static void restart(struct agent *a, uint64_t now)
 
 /* A hello went unanswered: the next address, and after the last one a
  * longer wait (and one line saying what was tried). */
-static void next_address(struct agent *a, uint64_t now)
+static void next_address(struct agent *a)
 {
 	char tried[600];
 	size_t off = 0;
@@ -158,7 +158,6 @@ static void next_address(struct agent *a, uint64_t now)
 		use_address(a, a->cur + 1);
 		return;
 	}
-	(void)now;
 	tried[0] = '\0';
 	for (int i = 0; i < a->n_addrs && off < sizeof(tried); i++) {
 		char text[INET6_ADDRSTRLEN + 8];
@@ -291,7 +290,7 @@ void agent_tick(struct agent *a, uint64_t now)
 	if (a->dev.state == IC_DEV_HELLO) {
 		if (now >= a->next_hello) {
 			if (a->hello_sent || a->n_addrs == 0)
-				next_address(a, now);	/* unanswered, or the name did not resolve */
+				next_address(a);	/* unanswered, or the name did not resolve */
 			if (a->n_addrs > 0) {
 				send_raw(a, out, ic_device_hello(&a->dev, a->hello, a->hello_len, out, sizeof(out)));
 				a->hello_sent = true;

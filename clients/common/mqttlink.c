@@ -235,19 +235,29 @@ static void round_failed(struct mqtt_link *l, const char *summary)
 	set_status(l, text);
 }
 
-/* The attempt on addrs[cur] failed: on to the next address at once. */
-static void attempt_failed(struct mqtt_link *l, const char *why)
+/* Why the attempt on addrs[cur] failed, the best source first: the
+ * certificate check, a socket error libmosquitto passed over, a TCP probe when
+ * all it said was "a TLS error", else its own words (generic). */
+static void record_why(struct mqtt_link *l, const char *generic)
 {
+	char words[WHY_MAX];
 	const char *tcp = NULL;
 
-	if (get_state(l) != LINK_CONNECTING)
-		return;
-	if (!l->tls_why[0] && !l->early_errno && !strcmp(why, mosquitto_strerror(MOSQ_ERR_TLS)))
+	snprintf(words, sizeof(words), "%s", generic);
+	if (!l->tls_why[0] && !l->early_errno && !strcmp(words, mosquitto_strerror(MOSQ_ERR_TLS)))
 		tcp = tcp_probe(l->addrs[l->cur], l->c.port);
 	snprintf(l->why[l->cur], WHY_MAX, "%s", l->tls_why[0]	   ? l->tls_why
 						 : l->early_errno ? strerror(l->early_errno)
 						 : tcp		  ? tcp
-								  : why);
+								  : words);
+}
+
+/* The attempt on addrs[cur] failed: on to the next address at once. */
+static void attempt_failed(struct mqtt_link *l, const char *why)
+{
+	if (get_state(l) != LINK_CONNECTING)
+		return;
+	record_why(l, why);
 	log_debug("mqtt: %s port %d: %s", l->addrs[l->cur], l->c.port, l->why[l->cur]);
 	l->cur++;
 	attempt(l);
@@ -272,17 +282,7 @@ static void attempt(struct mqtt_link *l)
 					 errno == EHOSTUNREACH || errno == ETIMEDOUT ? errno : 0;
 		if (rc == MOSQ_ERR_SUCCESS)
 			return;
-		{
-			const char *tcp = rc == MOSQ_ERR_TLS && !l->tls_why[0] && !l->early_errno
-						  ? tcp_probe(l->addrs[l->cur], l->c.port) : NULL;
-
-			snprintf(l->why[l->cur], WHY_MAX, "%s",
-				 l->tls_why[0]		? l->tls_why
-				 : l->early_errno	? strerror(l->early_errno)
-				 : tcp			? tcp
-				 : rc == MOSQ_ERR_ERRNO ? strerror(errno)
-							: mosquitto_strerror(rc));
-		}
+		record_why(l, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 		l->cur++;
 	}
 	round_failed(l, NULL);
