@@ -7,39 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t hash_id(const char *s)
+static const char *id_at(const void *devices, int k)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a */
-
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 16777619u;
-	return h;
+	return ((const struct device *)devices)[k].peer.id;
 }
 
 int device_table_init(struct device_table *t, const struct base_config *c)
 {
-	uint32_t size = 16;
-
 	memset(t, 0, sizeof(*t));
-	while (size < (uint32_t)c->n_devices * 2)
-		size *= 2;
 	t->devices = calloc(c->n_devices ? (size_t)c->n_devices : 1, sizeof(*t->devices));
-	t->index = malloc(size * sizeof(*t->index));
-	if (!t->devices || !t->index) {
+	if (!t->devices || id_index_init(&t->index, c->n_devices) < 0) {
 		device_table_free(t);
 		return -1;
 	}
-	t->mask = size - 1;
-	for (uint32_t i = 0; i < size; i++)
-		t->index[i] = -1;
 	for (int i = 0; i < c->n_devices; i++) {
-		uint32_t slot = hash_id(c->devices[i].id) & t->mask;
-
 		ic_peer_init(&t->devices[i].peer, c->devices[i].id, c->devices[i].psk);
 		t->devices[i].busy_slot = -1;
-		while (t->index[slot] >= 0)
-			slot = (slot + 1) & t->mask;
-		t->index[slot] = i;
+		id_index_add(&t->index, c->devices[i].id, i);
 	}
 	t->n = c->n_devices;
 	return 0;
@@ -58,20 +42,16 @@ void device_table_free(struct device_table *t)
 	if (t->devices)	/* keys do not outlive the table */
 		memset(t->devices, 0, (size_t)t->n * sizeof(*t->devices));
 	free(t->devices);
-	free(t->index);
+	id_index_free(&t->index);
 	t->devices = NULL;
-	t->index = NULL;
 	t->n = 0;
 }
 
 struct device *device_table_find(const struct device_table *t, const char *id)
 {
-	uint32_t slot = hash_id(id) & t->mask;
+	int k = id_index_find(&t->index, id, id_at, t->devices);
 
-	for (int i; (i = t->index[slot]) >= 0; slot = (slot + 1) & t->mask)
-		if (!strcmp(t->devices[i].peer.id, id))
-			return &t->devices[i];
-	return NULL;
+	return k < 0 ? NULL : &t->devices[k];
 }
 
 /* The bytes of a struct ic_hello up to its last announced control. */

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "config.h"
 #include "ic_session.h"
+#include "idindex.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,8 +49,7 @@ struct device {
 struct device_table {
 	struct device *devices;		/* sorted by id */
 	int n;
-	int *index;			/* open addressing over devices; -1 empty */
-	uint32_t mask;
+	struct id_index index;		/* id -> position in devices */
 };
 
 int device_table_init(struct device_table *t, const struct base_config *c);

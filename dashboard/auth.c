@@ -36,30 +36,6 @@ static bool pbkdf2(const char *password, const uint8_t *salt, size_t salt_len, u
 	return rc == 0;
 }
 
-static void hex(char *out, const uint8_t *b, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static bool unhex(uint8_t *out, size_t n, const char *s, size_t slen)
-{
-	if (slen != 2 * n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		if (sscanf(s + 2 * i, "%2x", &v) != 1 || !strchr("0123456789abcdefABCDEF", s[2 * i]) ||
-		    !strchr("0123456789abcdefABCDEF", s[2 * i + 1]))
-			return false;
-		out[i] = (uint8_t)v;
-	}
-	return true;
-}
-
 int auth_hash_password(const char *password, int iterations, char *out, size_t cap)
 {
 	uint8_t salt[SALT_LEN], dk[DK_LEN];
@@ -67,8 +43,8 @@ int auth_hash_password(const char *password, int iterations, char *out, size_t c
 
 	if (random_bytes(salt, sizeof(salt)) < 0 || !pbkdf2(password, salt, sizeof(salt), (unsigned)iterations, dk))
 		return -1;
-	hex(salt_hex, salt, sizeof(salt));
-	hex(dk_hex, dk, sizeof(dk));
+	hex_encode(salt_hex, salt, sizeof(salt));
+	hex_encode(dk_hex, dk, sizeof(dk));
 	snprintf(out, cap, "pbkdf2-sha256$%d$%s$%s", iterations, salt_hex, dk_hex);
 	return 0;
 }
@@ -89,7 +65,7 @@ bool auth_check_password(const char *hash, const char *password)
 		return false;
 	s = end + 1;
 	d = strchr(s, '$');
-	if (!d || !unhex(salt, SALT_LEN, s, (size_t)(d - s)) || !unhex(want, DK_LEN, d + 1, strlen(d + 1)))
+	if (!d || !hex_decode(salt, SALT_LEN, s, (size_t)(d - s)) || !hex_decode(want, DK_LEN, d + 1, strlen(d + 1)))
 		return false;
 	if (!pbkdf2(password, salt, SALT_LEN, (unsigned)iter, got))
 		return false;
@@ -212,7 +188,7 @@ int auth_login(struct auth *a, const struct sockaddr *from, const char *user, co
 		pthread_mutex_unlock(&a->lock);
 		return 0;
 	}
-	hex(token, raw, sizeof(raw));
+	hex_encode(token, raw, sizeof(raw));
 	{
 		struct session *slot = &a->sessions[0];
 		for (int i = 0; i < SESSIONS_MAX; i++) {

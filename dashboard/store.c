@@ -1,4 +1,5 @@
 #include "store.h"
+#include "idindex.h"
 #include "log.h"
 
 #include <cjson/cJSON.h>
@@ -63,8 +64,7 @@ struct store {
 
 	struct dev **devs;		/* in arrival order (the order of /api/devices) */
 	int n_devs, cap_devs;
-	int *index;			/* open addressing over devs by id; -1 empty */
-	uint32_t index_mask;
+	struct id_index index;		/* id -> position in devs */
 	char *devices_cache;		/* /api/devices, rebuilt after a change */
 	size_t devices_cache_len;
 
@@ -129,7 +129,7 @@ void store_free(struct store *s)
 		free(d);
 	}
 	free(s->devs);
-	free(s->index);
+	id_index_free(&s->index);
 	for (int i = 0; i < EVENTS_MAX; i++)
 		free(s->events[i].text);
 	free(s->devices_cache);
@@ -153,55 +153,31 @@ void store_stop(struct store *s)
 
 /* --- devices (lock held) --- */
 
-static uint32_t id_hash(const char *id)
+static const char *dev_id_at(const void *devs, int k)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a */
-
-	while (*id)
-		h = (h ^ (uint8_t)*id++) * 16777619u;
-	return h;
+	return (*((struct dev *const *)devs + k))->id;
 }
 
 static struct dev *dev_find(struct store *s, const char *id)
 {
-	if (!s->index)
-		return NULL;
-	for (uint32_t i = id_hash(id) & s->index_mask;; i = (i + 1) & s->index_mask) {
-		int k = s->index[i];
-		if (k < 0)
-			return NULL;
-		if (!strcmp(s->devs[k]->id, id))
-			return s->devs[k];
-	}
+	int k = id_index_find(&s->index, id, dev_id_at, s->devs);
+
+	return k < 0 ? NULL : s->devs[k];
 }
 
-/* Rebuilds the index for twice the devices there are room for (load <= 1/2). */
+/* Rebuilds the index with room for cap devices. */
 static bool index_grow(struct store *s, int cap)
 {
-	uint32_t size = 16;
-	int *index;
-
-	while (size < 2u * (uint32_t)cap)
-		size <<= 1;
-	if (!(index = malloc(size * sizeof(*index))))
+	if (id_index_init(&s->index, cap) < 0)
 		return false;
-	memset(index, 0xff, size * sizeof(*index));
-	for (int k = 0; k < s->n_devs; k++) {
-		uint32_t i = id_hash(s->devs[k]->id) & (size - 1);
-		while (index[i] >= 0)
-			i = (i + 1) & (size - 1);
-		index[i] = k;
-	}
-	free(s->index);
-	s->index = index;
-	s->index_mask = size - 1;
+	for (int k = 0; k < s->n_devs; k++)
+		id_index_add(&s->index, s->devs[k]->id, k);
 	return true;
 }
 
 static struct dev *dev_get(struct store *s, const char *id)
 {
 	struct dev *d = dev_find(s, id);
-	uint32_t i;
 
 	if (d || !device_id_ok(id) || s->n_devs >= DEVICES_MAX)
 		return d;
@@ -218,9 +194,7 @@ static struct dev *dev_get(struct store *s, const char *id)
 	if (!(d = calloc(1, sizeof(*d))))
 		return NULL;
 	snprintf(d->id, sizeof(d->id), "%s", id);
-	for (i = id_hash(id) & s->index_mask; s->index[i] >= 0; i = (i + 1) & s->index_mask)
-		;
-	s->index[i] = s->n_devs;
+	id_index_add(&s->index, d->id, s->n_devs);
 	s->devs[s->n_devs++] = d;
 	return d;
 }

@@ -11,30 +11,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 void iso8601(char out[32], uint64_t unix_ms)
 {
 	time_t t = (time_t)(unix_ms / 1000);
@@ -92,28 +68,47 @@ int hex_digit(char c)
 	return -1;
 }
 
-bool key_from_hex(uint8_t key[32], const char *hex)
+bool hex_decode(uint8_t *out, size_t n, const char *hex, size_t hex_len)
 {
-	if (strlen(hex) != 64)
+	if (hex_len != 2 * n)
 		return false;
-	for (int i = 0; i < 32; i++) {
+	for (size_t i = 0; i < n; i++) {
 		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
-		key[i] = (uint8_t)(hi << 4 | lo);
+		out[i] = (uint8_t)(hi << 4 | lo);
 	}
 	return true;
 }
 
-void key_to_hex(char out[65], const uint8_t key[32])
+void hex_encode(char *out, const uint8_t *b, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
 
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = digits[key[i] >> 4];
-		out[2 * i + 1] = digits[key[i] & 15];
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
 	}
-	out[64] = '\0';
+	out[2 * n] = '\0';
+}
+
+bool key_from_hex(uint8_t key[32], const char *hex)
+{
+	return hex_decode(key, 32, hex, strlen(hex));
+}
+
+void key_to_hex(char out[65], const uint8_t key[32])
+{
+	hex_encode(out, key, 32);
+}
+
+uint32_t hash_id(const char *s)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
 }
 
 int addr_parse_all(struct sockaddr_storage *ss, socklen_t *len, int max, const char *text, bool passive)

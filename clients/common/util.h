@@ -7,9 +7,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-uint64_t now_ms(void);			/* monotonic */
-uint64_t wall_ms(void);			/* Unix time */
-uint64_t wall_us(void);			/* Unix time, microseconds */
+#include "clock.h"
+
 void iso8601(char out[32], uint64_t unix_ms);	/* 2026-11-24T10:00:00Z */
 
 /* Fills buf from the kernel's CSPRNG. 0 or -errno. */
@@ -21,9 +20,17 @@ uint64_t random_between(uint64_t lo, uint64_t hi);
 /* The value of one hex digit, or -1. */
 int hex_digit(char c);
 
+/* hex_len hex digits (exactly 2 * n, either case) -> n bytes; n bytes -> 2 * n
+ * lowercase digits and a NUL. */
+bool hex_decode(uint8_t *out, size_t n, const char *hex, size_t hex_len);
+void hex_encode(char *out, const uint8_t *b, size_t n);
+
 /* 64 hex digits <-> 32-byte key. */
 bool key_from_hex(uint8_t key[32], const char *hex);
 void key_to_hex(char out[65], const uint8_t key[32]);
+
+/* FNV-1a of a NUL-terminated id: the device indexes of both programs. */
+uint32_t hash_id(const char *s);
 
 /* "host:port", "[v6]:port" or ":port" (any address). 0 or -errno / EAI error as -EINVAL. */
 int addr_parse(struct sockaddr_storage *ss, socklen_t *len, const char *text, bool passive);
