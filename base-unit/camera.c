@@ -100,6 +100,18 @@ bool camera_offer(struct camera *c, struct jpeg_checker *jc, const uint8_t *jpeg
 	return c->latest == f;	/* it passed the check */
 }
 
+const struct frame *camera_to_publish(struct camera *c, struct jpeg_checker *jc, uint64_t now, int interval_ms)
+{
+	if (now - c->last_publish < (uint64_t)interval_ms)
+		return NULL;
+	camera_check(c, jc);
+	if (!c->latest || c->latest->at_ms <= c->last_publish_frame)
+		return NULL;
+	c->last_publish = now;
+	c->last_publish_frame = c->latest->at_ms;
+	return c->latest;
+}
+
 bool camera_fragment(struct camera *c, const struct ic_fragment *f, uint64_t now)
 {
 	bool abandoned;

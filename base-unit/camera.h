@@ -77,6 +77,11 @@ void camera_check(struct camera *c, struct jpeg_checker *jc);
 /* A whole JPEG from any source: checked, then stored as the latest. */
 bool camera_offer(struct camera *c, struct jpeg_checker *jc, const uint8_t *jpeg, size_t len, uint64_t now);
 
+/* The frame to publish now, if one is due: at most one per interval_ms,
+ * never the same frame twice, checked first (only then: a frame nobody takes
+ * is never decoded). Counts it as published; NULL when none is due. */
+const struct frame *camera_to_publish(struct camera *c, struct jpeg_checker *jc, uint64_t now, int interval_ms);
+
 int camera_listen(struct camera *c, const char *addr);		/* 0 or -errno */
 int camera_pull_setup(struct camera *c, const char *addr, int interval_ms);	/* 0 or -EINVAL */
 

@@ -185,6 +185,61 @@ bool cmd_queue_pop(struct cmd_queue *q, struct cmd *out)
 	return true;
 }
 
+bool cmd_begin(struct cmd_queue *q, uint64_t wire_id, uint64_t now, const struct cmd_timing *t)
+{
+	if (q->busy || !cmd_queue_pop(q, &q->inflight))
+		return false;
+	q->busy = true;
+	q->wire_id = wire_id;
+	q->deadline = now + (uint64_t)t->timeout_ms;
+	q->rto = (uint64_t)t->retry_ms;
+	q->next_send = now + q->rto;
+	q->sends = 1;
+	return true;
+}
+
+enum cmd_due cmd_due(const struct cmd_queue *q, uint64_t now)
+{
+	if (!q->busy)
+		return CMD_WAIT;
+	if (now >= q->deadline)
+		return CMD_EXPIRED;
+	return now >= q->next_send ? CMD_RESEND : CMD_WAIT;
+}
+
+/* Backoff, but capped low: on a lossy cellular link a round trip fails often
+ * (20% loss each way: 36%), and many tries inside the deadline matter more
+ * than politeness. The device applies each command id once either way. */
+void cmd_resent(struct cmd_queue *q, uint64_t now, const struct cmd_timing *t)
+{
+	uint64_t cap = (uint64_t)t->retry_max_ms;
+
+	q->sends++;
+	q->rto = q->rto * 2 < cap ? q->rto * 2 : cap;
+	q->next_send = now + q->rto < q->deadline ? now + q->rto : q->deadline;
+}
+
+uint64_t cmd_next_due(const struct cmd_queue *q)
+{
+	if (!q->busy)
+		return UINT64_MAX;
+	return q->next_send < q->deadline ? q->next_send : q->deadline;
+}
+
+bool cmd_answers(const struct cmd_queue *q, uint64_t wire_id)
+{
+	return q->busy && q->wire_id == wire_id;
+}
+
+bool cmd_end(struct cmd_queue *q, struct cmd *done)
+{
+	if (!q->busy)
+		return false;
+	q->busy = false;
+	*done = q->inflight;
+	return true;
+}
+
 cJSON *control_value_json(const struct ic_control *c, double v)
 {
 	switch (c->type) {

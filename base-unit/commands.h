@@ -47,6 +47,31 @@ struct cmd_queue {
 	int head, len;
 };
 
+/* The command in flight keeps its own timers: the first send at cmd_begin(),
+ * then retransmissions at a doubling interval capped at retry_max_ms, and an
+ * answer due by timeout_ms after the first send. */
+struct cmd_timing {
+	int timeout_ms, retry_ms, retry_max_ms;
+};
+
+enum cmd_due {
+	CMD_WAIT,		/* nothing due (or nothing in flight) */
+	CMD_RESEND,		/* send it again, then cmd_resent() */
+	CMD_EXPIRED,		/* no answer in time: cmd_end() it as a timeout */
+};
+
+/* Takes the next waiting command into flight under wire_id, as sent at now.
+ * False when one is in flight already or none waits. */
+bool cmd_begin(struct cmd_queue *q, uint64_t wire_id, uint64_t now, const struct cmd_timing *t);
+enum cmd_due cmd_due(const struct cmd_queue *q, uint64_t now);
+void cmd_resent(struct cmd_queue *q, uint64_t now, const struct cmd_timing *t);
+/* Monotonic ms of the next retransmission or the deadline; UINT64_MAX when idle. */
+uint64_t cmd_next_due(const struct cmd_queue *q);
+/* Whether an acknowledgement with this wire id answers the command in flight. */
+bool cmd_answers(const struct cmd_queue *q, uint64_t wire_id);
+/* Ends the command in flight, copied to *done to be answered. False when idle. */
+bool cmd_end(struct cmd_queue *q, struct cmd *done);
+
 /* Adds a set behind the others. A range-only set merges into a range-only set
  * at the tail that is still waiting (newer values win, both answer together).
  * Returns false when the queue is full. */

@@ -88,6 +88,44 @@ int device_adopt_pending(struct device *d)
 	return changed;
 }
 
+bool device_apply_values(struct device *d, const struct ic_reading *r, bool controls)
+{
+	const struct ic_hello *h = &d->info->hello;
+	int n = controls ? h->n_controls : h->n_sensors;
+
+	for (int i = 0; i < r->n; i++)
+		if (r->values[i].index >= n ||
+		    (controls && !ic_control_value_valid(&h->controls[r->values[i].index], r->values[i].value)))
+			return false;
+	for (int i = 0; i < r->n; i++) {
+		int k = r->values[i].index;
+		if (controls) {
+			d->info->control[k] = r->values[i].value;
+			d->info->have_control |= 1u << k;
+		} else {
+			d->info->sensor[k] = r->values[i].value;
+			d->info->have_sensor |= 1u << k;
+		}
+	}
+	return true;
+}
+
+bool device_heard(struct device *d, const struct sockaddr_storage *from, socklen_t from_len, bool newest,
+		  uint64_t now, uint64_t wall, struct sockaddr_storage *old)
+{
+	bool moved = false;
+
+	if (newest) {
+		moved = d->addr_len && !addr_equal(&d->addr, from);
+		*old = d->addr;
+		memcpy(&d->addr, from, from_len);
+		d->addr_len = from_len;
+	}
+	d->last_rx = now;
+	d->last_seen_wall = wall;
+	return moved;
+}
+
 const char *kind_name(uint8_t kind)
 {
 	switch (kind) {

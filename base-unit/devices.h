@@ -63,6 +63,17 @@ int device_set_info(struct device *d, const struct ic_hello *h);
  * from what was known (values are then reset). -1 on OOM. */
 int device_adopt_pending(struct device *d);
 
+/* Values from a READING (sensors) or a STATE or an acknowledgement
+ * (controls). All or none: false, and nothing changed, when an index is
+ * out of range or a control's value is not one it accepts. */
+bool device_apply_values(struct device *d, const struct ic_reading *r, bool controls);
+
+/* An authenticated datagram from the device, from addr. The address moves
+ * only with the newest datagram (newest); true when it moved (*old says
+ * where from). */
+bool device_heard(struct device *d, const struct sockaddr_storage *from, socklen_t from_len, bool newest,
+		  uint64_t now, uint64_t wall, struct sockaddr_storage *old);
+
 /* JSON builders; the caller frees the string with free(). NULL on OOM. */
 char *device_state_json(const struct device *d);
 char *device_list_json(const struct device_table *t);

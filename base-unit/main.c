@@ -4,6 +4,8 @@
  * one-second tick; there are no threads and no locks.
  */
 #include "bridge.h"
+#include "inbound.h"
+#include "udp.h"
 #include "log.h"
 #include "mqtt.h"
 #include "util.h"
@@ -70,48 +72,20 @@ static int udp_drain(struct base *b, int f, bool *urgent)
 					uint32_t drops;
 					memcpy(&drops, CMSG_DATA(cm), sizeof(drops));
 					drops_of[f] = drops;
-					b->m.kernel_drops = (uint64_t)drops_of[0] + drops_of[1];
+					inbound_kernel_drops(b, (uint64_t)drops_of[0] + drops_of[1]);
 				}
 			if (mh->msg_flags & MSG_TRUNC) {
-				b->m.datagrams++;
-				b->m.malformed++;
+				inbound_truncated(b);
 				continue;
 			}
 			if (msgs[i].msg_len < 2 || (bufs[i][1] != IC_READING && bufs[i][1] != IC_KEEPALIVE))
 				*urgent = true;
-			bridge_datagram(b, bufs[i], msgs[i].msg_len, &addrs[i], mh->msg_namelen);
+			inbound_datagram(b, bufs[i], msgs[i].msg_len, &addrs[i], mh->msg_namelen);
 		}
 		if (n < RX_BATCH)
 			return handled;
 	}
 	return handled;
-}
-
-/* "listen" may name two addresses (localhost: 127.0.0.1 and ::1): one socket each. */
-static int open_udp(struct base *b)
-{
-	struct sockaddr_storage ss[2];
-	socklen_t sl[2];
-	char text[INET6_ADDRSTRLEN + 8];
-	int one = 1, ret;
-
-	if (addr_listen_set(ss, sl, b->cfg.listen) <= 0) {
-		log_err("cannot resolve listen address '%s'", b->cfg.listen);
-		return -EINVAL;
-	}
-	for (int f = 0; f < 2; f++) {
-		if (ss[f].ss_family == AF_UNSPEC)
-			continue;
-		addr_format(text, sizeof(text), (struct sockaddr *)&ss[f]);
-		ret = udp_open(&b->udp[f], ss[f].ss_family, &ss[f], sl[f], b->cfg.udp_rcvbuf, &b->rcvbuf);
-		if (ret < 0) {
-			log_err("cannot listen on udp %s (%s): %s", text, b->cfg.listen, strerror(-ret));
-			return ret;
-		}
-		setsockopt(b->udp[f], SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
-		log_info("listening on udp %s (receive buffer %d bytes)", text, b->rcvbuf);
-	}
-	return 0;
 }
 
 static int run(const char *path, bool verbose)
@@ -135,7 +109,7 @@ static int run(const char *path, bool verbose)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (open_udp(&b) < 0)
+	if (udp_listen(&b) < 0)
 		goto out;
 	b.started = now_ms();
 	b.mqtt = mqtt_start(&b.cfg, bridge_mqtt_up, bridge_mqtt_message, &b);
@@ -200,9 +174,7 @@ static int run(const char *path, bool verbose)
 	ret = 0;
 out:
 	mqtt_stop(b.mqtt);
-	for (int f = 0; f < 2; f++)
-		if (b.udp[f] >= 0)
-			close(b.udp[f]);
+	udp_close(&b);
 	bridge_free(&b);
 	device_table_free(&b.table);
 	base_config_free(&b.cfg);

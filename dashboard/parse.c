@@ -158,16 +158,6 @@ bool static_path_ok(const char *path)
 	return *p == '\0';
 }
 
-bool device_id_ok(const char *id)
-{
-	size_t n = 0;
-
-	for (const char *p = id; *p; p++, n++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
-			return false;
-	return n >= 1 && n <= DEVICE_ID_MAX && strcmp(id, "bridge") != 0;
-}
-
 bool api_device_path(const char *path, char id[DEVICE_ID_MAX + 1], const char **rest)
 {
 	static const char pre[] = "/api/devices/";
@@ -183,7 +173,7 @@ bool api_device_path(const char *path, char id[DEVICE_ID_MAX + 1], const char **
 		return false;
 	memcpy(id, p, n);
 	id[n] = '\0';
-	if (!device_id_ok(id))
+	if (!device_id_valid(id, strlen(id)))
 		return false;
 	*rest = slash ? slash + 1 : "";
 	return true;

@@ -36,9 +36,6 @@ bool origin_matches(const char *origin, const char *host, bool tls);
  * "." or "..", no empty segments, at most 8 segments, at most 255 bytes. */
 bool static_path_ok(const char *path);
 
-/* 1 to 32 of a-z 0-9 _ -, not "bridge" (the topic API's rule). */
-bool device_id_ok(const char *id);
-
 /* Splits "/api/devices/<id>[/<rest>]" into id and rest ("" when none). False
  * for any other path or a bad id. */
 bool api_device_path(const char *path, char id[DEVICE_ID_MAX + 1], const char **rest);

@@ -133,7 +133,7 @@ bool dash_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 		struct dash_name *n;
 		if (!conf_want_args(l, 2, 2, "DEVICE_ID \"Display name\"", err, errlen))
 			return false;
-		if (!device_id_ok(l->argv[1])) {
+		if (!device_id_valid(l->argv[1], strlen(l->argv[1]))) {
 			snprintf(err, errlen, "'name' expects a device id (1 to 32 of a-z 0-9 _ -), got '%s'", l->argv[1]);
 			return false;
 		}

@@ -179,7 +179,7 @@ static struct dev *dev_get(struct store *s, const char *id)
 {
 	struct dev *d = dev_find(s, id);
 
-	if (d || !device_id_ok(id) || s->n_devs >= DEVICES_MAX)
+	if (d || !device_id_valid(id, strlen(id)) || s->n_devs >= DEVICES_MAX)
 		return d;
 	if (s->n_devs == s->cap_devs) {
 		int cap = s->cap_devs ? 2 * s->cap_devs : 16;

@@ -231,3 +231,13 @@ int ic_peer_reset(const struct ic_peer *p, const struct ic_header *h, uint8_t *o
 	 * empty RESET, so repeating it reuses a nonce only for identical plaintext. */
 	return ic_seal(out, cap, key, IC_TO_DEVICE, IC_RESET, p->id, h->session, h->seq, NULL, 0);
 }
+
+void ic_peer_close(struct ic_peer *p)
+{
+	p->ready = false;
+}
+
+void ic_peer_drop_pending(struct ic_peer *p)
+{
+	p->pending = false;
+}

@@ -91,6 +91,11 @@ int ic_peer_welcome(struct ic_peer *p, const struct ic_welcome *w, uint8_t *out,
 int ic_peer_seal(struct ic_peer *p, uint8_t type, const uint8_t *body, size_t body_len,
 		 uint8_t *out, size_t cap);
 
+/* The session is over (the device said BYE): nothing more is sealed on it. */
+void ic_peer_close(struct ic_peer *p);
+/* Forgets the handshake answered last (its HELLO could not be used). */
+void ic_peer_drop_pending(struct ic_peer *p);
+
 /* RESET answering a datagram (header h) on a session this peer does not know. */
 int ic_peer_reset(const struct ic_peer *p, const struct ic_header *h, uint8_t *out, size_t cap);
 

@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 2:
 		static_path_ok(str);
-		if (api_device_path(str, id, &rest) && !device_id_ok(id))
+		if (api_device_path(str, id, &rest) && !device_id_valid(id, strlen(id)))
 			abort();	/* the id of a device path is always a valid id */
 		break;
 	case 3:
