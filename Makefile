@@ -35,6 +35,11 @@ DASH_SRC    := $(wildcard dashboard/*.c)
 UNIT_SRC    := $(wildcard tests/unit/*.c) base-unit/config.c base-unit/commands.c base-unit/frames.c \
                clients/updatable-unit/controls.c clients/updatable-unit/gpio.c dashboard/parse.c dashboard/auth.c dashboard/settings.c
 
+# The bridge tests: the base unit's own files but its loop, its MQTT session
+# and its UDP sockets, with tests/unit/bridge/stubs.c in their place.
+BRIDGE_TEST_SRC := $(wildcard tests/unit/bridge/*.c) \
+               $(filter-out base-unit/main.c base-unit/mqtt.c base-unit/udp.c,$(BASE_SRC))
+
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_IC  := $(BUILD)/libintercom.a
@@ -46,7 +51,7 @@ BENCH_TOOLS := $(BUILD)/loadgen $(BUILD)/mqttbench $(BUILD)/httpbench
 CRYPTO_LIBS := -lmbedcrypto
 
 .PHONY: all test check demo fuzz bench deps deps-demo clean unit
-all: $(PROGRAMS) $(BUILD)/unit-tests $(BENCH_TOOLS)
+all: $(PROGRAMS) $(BUILD)/unit-tests $(BUILD)/bridge-tests $(BENCH_TOOLS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -91,6 +96,10 @@ $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcjson -lgpiod -lturbojpeg $(CRYPTO_LIBS) -lpthread -lm $(LDLIBS)
 
+$(BUILD)/bridge-tests: $(call obj,$(BRIDGE_TEST_SRC)) $(LIB_COM) $(LIB_IC)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcjson -lturbojpeg $(CRYPTO_LIBS) -lm $(LDLIBS)
+
 $(BUILD)/loadgen: $(call obj,bench/loadgen.c) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) -lm $(LDLIBS)
@@ -110,8 +119,8 @@ deps:
 deps-demo:
 	$(Q)mk/deps demo
 
-unit: $(BUILD)/unit-tests
-	$(Q)$(BUILD)/unit-tests
+unit: $(BUILD)/unit-tests $(BUILD)/bridge-tests
+	$(Q)$(BUILD)/unit-tests && $(BUILD)/bridge-tests
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -1,0 +1,472 @@
+/*
+ * The base unit's layers (inbound, sets, presence, publish, cameras, bridge)
+ * tested through their seams: datagrams go in through inbound_datagram() as
+ * real devices (the intercom library's own device side) seal them; what the
+ * base unit publishes and sends is kept by stubs.c; the clock moves only when
+ * a test moves it.
+ */
+#include "../test.h"
+#include "stubs.h"
+
+#include "bridge.h"
+#include "conf.h"
+#include "inbound.h"
+#include "log.h"
+#include "ic_session.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+int test_failures;
+
+static struct base B;
+static struct sockaddr_storage dev_addr;
+static const uint8_t lamp_psk[IC_KEY_LEN] = { 1, 2, 3 }, thermo_psk[IC_KEY_LEN] = { 4, 5, 6 };
+
+static void config(const char *line)
+{
+	char buf[CONF_LINE_MAX], err[256];
+	struct conf_line l = { .file = "test", .line = 1 };
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	if (!conf_split(buf, &l.argc, l.argv, CONF_MAX_ARGS, err, sizeof(err)) ||
+	    !base_config_line(&B.cfg, &l, err, sizeof(err))) {
+		fprintf(stderr, "  config '%s': %s\n", line, err);
+		test_failures++;
+	}
+}
+
+static void device_line(const char *id, const uint8_t *psk)
+{
+	char hex[65], line[128];
+
+	key_to_hex(hex, psk);
+	snprintf(line, sizeof(line), "device %s %s", id, hex);
+	config(line);
+}
+
+static void setup(void)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&dev_addr;
+
+	memset(&B, 0, sizeof(B));
+	B.udp[0] = B.udp[1] = -1;
+	base_config_init(&B.cfg);
+	device_line("lamp", lamp_psk);
+	device_line("thermo", thermo_psk);
+	config("outage_buffer 3");
+	stub_prefix = B.cfg.prefix;
+	stub_connected = true;
+	CHECK_EQ(device_table_init(&B.table, &B.cfg), 0);
+	CHECK_EQ(bridge_init(&B), 0);
+	B.mqtt = (struct mqtt *)&B;	/* never looked into: the stubs stand in for it */
+	B.started = stub_now;
+	memset(&dev_addr, 0, sizeof(dev_addr));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(40000);
+	sin->sin_addr.s_addr = htonl(0x0a000002);
+	stub_reset();
+}
+
+static void teardown(void)
+{
+	bridge_free(&B);
+	device_table_free(&B.table);
+	base_config_free(&B.cfg);
+}
+
+static char *topic(const char *suffix)
+{
+	static char t[4][256];
+	static int k;
+
+	k = (k + 1) % 4;
+	snprintf(t[k], sizeof(t[k]), "%s/%s", B.cfg.prefix, suffix);
+	return t[k];
+}
+
+static const char *last(const char *suffix)
+{
+	const struct stub_pub *p = stub_last(topic(suffix));
+
+	return p ? p->payload : "";
+}
+
+/* --- the device side: the intercom library's own --- */
+
+static void to_base(const uint8_t *dgram, int n)
+{
+	CHECK(n > 0);
+	if (n > 0)
+		inbound_datagram(&B, dgram, (size_t)n, &dev_addr, sizeof(struct sockaddr_in));
+}
+
+static void device_send(struct ic_device *dv, uint8_t type, const uint8_t *body, size_t len)
+{
+	uint8_t out[IC_MAX_DATAGRAM];
+
+	to_base(out, ic_device_seal(dv, type, body, len, out, sizeof(out)));
+}
+
+/* Opens the newest datagram the base unit sent; its type, or 0. */
+static uint8_t device_receive(struct ic_device *dv, uint8_t *body, size_t *len)
+{
+	uint8_t type = 0;
+
+	if (stub_n_sent == 0 || ic_device_receive(dv, stub_sent[stub_n_sent - 1].buf, stub_sent[stub_n_sent - 1].len,
+						  &type, body, len) != IC_OK)
+		return 0;
+	return type;
+}
+
+static const struct ic_hello lamp_hello = {
+	.kind = IC_KIND_UPDATABLE, .keepalive = 15, .n_controls = 2,
+	.controls = { { .name = "power", .type = IC_SWITCH },
+		      { .name = "brightness", .type = IC_RANGE, .min = 0, .max = 100, .step = 1 } },
+};
+static const struct ic_hello thermo_hello = {
+	.kind = IC_KIND_READ, .keepalive = 15, .n_sensors = 1,
+	.sensors = { { .name = "temperature", .unit = "°C" } },
+};
+
+/* HELLO -> WELCOME: the device is READY, the base unit waits for proof. */
+static void hello(struct ic_device *dv, const char *id, const uint8_t *psk, const struct ic_hello *h)
+{
+	uint8_t body[IC_BODY_MAX], out[IC_MAX_DATAGRAM];
+	int n = ic_hello_encode(body, sizeof(body), h), sent = stub_n_sent;
+	size_t len;
+
+	CHECK_EQ(ic_device_init(dv, id, psk), IC_OK);
+	CHECK_EQ(ic_device_restart(dv, random_u64_nonzero()), IC_OK);
+	to_base(out, ic_device_hello(dv, body, (size_t)n, out, sizeof(out)));
+	CHECK_EQ(stub_n_sent, sent + 1);
+	CHECK_EQ(device_receive(dv, body, &len), IC_WELCOME);
+	CHECK_EQ(dv->state, IC_DEV_READY);
+}
+
+static void reading(struct ic_device *dv, double v)
+{
+	struct ic_reading r = { .n = 1, .values = { { .index = 0, .value = v } } };
+	uint8_t body[IC_BODY_MAX];
+	int n = ic_reading_encode(body, sizeof(body), &r);
+
+	device_send(dv, IC_READING, body, (size_t)n);
+}
+
+static void test_hello_welcome(void)
+{
+	struct ic_device dv;
+	struct device *d;
+
+	setup();
+	hello(&dv, "thermo", thermo_psk, &thermo_hello);
+	d = device_table_find(&B.table, "thermo");
+	CHECK_EQ(B.m.hellos, 1);
+	CHECK(!d->online);			/* a HELLO alone proves nothing */
+	CHECK_EQ(stub_count(topic("thermo/availability")), 0);
+	/* a HELLO under another key: dropped, counted, nothing sent */
+	{
+		struct ic_device evil;
+		static const uint8_t wrong[IC_KEY_LEN] = { 9 };
+		uint8_t body[IC_BODY_MAX], out[IC_MAX_DATAGRAM];
+		int n = ic_hello_encode(body, sizeof(body), &thermo_hello);
+		int sent = stub_n_sent;
+
+		ic_device_init(&evil, "thermo", wrong);
+		ic_device_restart(&evil, 77);
+		to_base(out, ic_device_hello(&evil, body, (size_t)n, out, sizeof(out)));
+		CHECK_EQ(stub_n_sent, sent);
+		CHECK_EQ(B.m.auth_failed, 1);
+	}
+	teardown();
+}
+
+static void test_reading_published(void)
+{
+	struct ic_device dv;
+	uint8_t out[IC_MAX_DATAGRAM];
+	int n;
+
+	setup();
+	hello(&dv, "thermo", thermo_psk, &thermo_hello);
+	reading(&dv, 21.5);
+	CHECK(device_table_find(&B.table, "thermo")->online);
+	CHECK(strcmp(last("thermo/availability"), "online") == 0);
+	CHECK(stub_last(topic("thermo/availability"))->retain);
+	CHECK(strstr(last("thermo"), "\"temperature\":21.5") != NULL);
+	CHECK(strstr(last("thermo"), "\"last_seen\":\"20") != NULL);
+	CHECK(stub_last(topic("thermo"))->retain);
+	CHECK_EQ(B.m.sessions, 1);
+	CHECK_EQ(B.m.readings, 1);
+	/* the device list goes out at the tick, once */
+	CHECK_EQ(stub_count(topic("bridge/devices")), 0);
+	bridge_tick(&B, stub_now);
+	CHECK_EQ(stub_count(topic("bridge/devices")), 1);
+	CHECK(strstr(last("bridge/devices"), "\"id\":\"thermo\",\"kind\":\"read\"") != NULL);
+	/* a replayed reading changes nothing */
+	n = ic_device_seal(&dv, IC_READING, (const uint8_t[]){ 0 }, 0, out, sizeof(out));
+	to_base(out, n);
+	to_base(out, n);
+	CHECK_EQ(B.m.replayed, 1);
+	/* a reading for a sensor it never announced: refused whole */
+	{
+		struct ic_reading r = { .n = 2, .values = { { 0, 30 }, { 5, 1 } } };
+		uint8_t body[IC_BODY_MAX];
+		int before = stub_count(topic("thermo"));
+
+		device_send(&dv, IC_READING, body, (size_t)ic_reading_encode(body, sizeof(body), &r));
+		CHECK_EQ(stub_count(topic("thermo")), before);
+		CHECK(strstr(last("thermo"), "21.5") != NULL);
+	}
+	teardown();
+}
+
+static void set(const char *id, const char *json)
+{
+	char t[64];
+
+	snprintf(t, sizeof(t), "%s/set", id);
+	bridge_mqtt_message(&B, topic(t), json, strlen(json), false);
+}
+
+static void test_set_ack_ok(void)
+{
+	struct ic_device dv;
+	struct ic_command c;
+	uint8_t body[IC_BODY_MAX];
+	size_t len;
+	int n, state_at;
+
+	setup();
+	hello(&dv, "lamp", lamp_psk, &lamp_hello);
+	device_send(&dv, IC_KEEPALIVE, NULL, 0);
+	CHECK_EQ(device_receive(&dv, body, &len), IC_KEEPALIVE);	/* answered */
+	set("lamp", "{\"id\":\"a1\",\"power\":\"ON\",\"brightness\":40}");
+	CHECK_EQ(device_receive(&dv, body, &len), IC_COMMAND);
+	CHECK_EQ(ic_command_decode(&c, body, len), IC_OK);
+	CHECK_EQ(c.set.n, 2);
+	CHECK_EQ(stub_count(topic("lamp/result")), 0);	/* not before the device says so */
+	{
+		struct ic_ack a = { .id = c.id, .status = IC_ACK_OK, .state = c.set };
+		n = ic_ack_encode(body, sizeof(body), &a);
+		device_send(&dv, IC_ACK, body, (size_t)n);
+		state_at = stub_n_pubs;
+		device_send(&dv, IC_ACK, body, (size_t)n);	/* a duplicate: stale */
+	}
+	CHECK(strcmp(last("lamp/result"), "{\"id\":\"a1\",\"status\":\"ok\"}") == 0);
+	CHECK(!stub_last(topic("lamp/result"))->retain);
+	CHECK(strstr(last("lamp"), "\"power\":\"ON\",\"brightness\":40") != NULL);
+	/* the state went out before the result */
+	for (int i = 0; i < state_at; i++)
+		if (!strcmp(stub_pubs[i].topic, topic("lamp/result")))
+			CHECK(i > 0 && !strcmp(stub_pubs[i - 1].topic, topic("lamp")));
+	CHECK_EQ(stub_count(topic("lamp/result")), 1);
+	CHECK_EQ(B.m.stale, 1);
+	CHECK_EQ(B.m.results[RESULT_OK], 1);
+	/* invalid sets are answered at once, with their id, and nothing is sent */
+	n = stub_n_sent;
+	set("lamp", "{\"id\":\"b2\",\"brightness\":400}");
+	CHECK(strstr(last("lamp/result"), "\"id\":\"b2\",\"status\":\"invalid\"") != NULL);
+	set("nosuch", "{\"id\":\"c3\",\"power\":\"ON\"}");
+	CHECK(strstr(last("nosuch/result"), "\"status\":\"invalid\",\"error\":\"unknown device\"") != NULL);
+	set("thermo", "{\"id\":\"d4\",\"power\":\"ON\"}");
+	CHECK(strstr(last("thermo/result"), "\"status\":\"offline\"") != NULL);
+	CHECK_EQ(stub_n_sent, n);
+	CHECK_EQ(B.m.sets, 4);
+	teardown();
+}
+
+static void test_set_timeout(void)
+{
+	struct ic_device dv;
+	uint8_t body[IC_BODY_MAX];
+	size_t len;
+	int sent;
+
+	setup();
+	hello(&dv, "lamp", lamp_psk, &lamp_hello);
+	device_send(&dv, IC_KEEPALIVE, NULL, 0);
+	sent = stub_n_sent;
+	set("lamp", "{\"id\":\"t1\",\"power\":\"ON\"}");
+	CHECK_EQ(stub_n_sent, sent + 1);
+	CHECK_EQ(bridge_next_timer(&B, stub_now), (uint64_t)B.cfg.command_retry_ms);
+	/* retransmitted at 100, then every 200 ms (the cap), the same command */
+	stub_now += 100;
+	bridge_timers(&B, stub_now);
+	CHECK_EQ(stub_n_sent, sent + 2);
+	CHECK_EQ(device_receive(&dv, body, &len), IC_COMMAND);
+	CHECK_EQ(bridge_next_timer(&B, stub_now), 200);
+	stub_now += 199;
+	bridge_timers(&B, stub_now);
+	CHECK_EQ(stub_n_sent, sent + 2);
+	stub_now += 1;
+	bridge_timers(&B, stub_now);
+	CHECK_EQ(stub_n_sent, sent + 3);
+	CHECK_EQ(bridge_next_timer(&B, stub_now), 200);	/* capped at command_retry_max_ms */
+	CHECK_EQ(B.m.retransmits, 2);
+	CHECK_EQ(stub_count(topic("lamp/result")), 0);
+	stub_now += (uint64_t)B.cfg.command_timeout_ms;
+	bridge_timers(&B, stub_now);
+	CHECK(strstr(last("lamp/result"), "\"id\":\"t1\",\"status\":\"timeout\",\"error\":\"no acknowledgement within 2000 ms\"") != NULL);
+	CHECK_EQ(bridge_next_timer(&B, stub_now), UINT64_MAX);
+	CHECK_EQ(B.m.results[RESULT_TIMEOUT], 1);
+	teardown();
+}
+
+static void test_bye_offline(void)
+{
+	struct ic_device dv;
+
+	setup();
+	hello(&dv, "lamp", lamp_psk, &lamp_hello);
+	device_send(&dv, IC_KEEPALIVE, NULL, 0);
+	set("lamp", "{\"id\":\"q1\",\"power\":\"ON\"}");		/* in flight */
+	set("lamp", "{\"id\":\"q2\",\"power\":\"OFF\"}");	/* waiting behind it */
+	device_send(&dv, IC_BYE, NULL, 0);
+	CHECK(strcmp(last("lamp/availability"), "offline") == 0);
+	CHECK_EQ(stub_count(topic("lamp/result")), 2);
+	CHECK(strstr(stub_pubs[stub_n_pubs - 2].payload, "\"id\":\"q1\",\"status\":\"offline\"") != NULL);
+	CHECK(strstr(stub_pubs[stub_n_pubs - 1].payload, "\"id\":\"q2\",\"status\":\"offline\"") != NULL);
+	CHECK(!device_table_find(&B.table, "lamp")->peer.ready);
+	CHECK_EQ(bridge_next_timer(&B, stub_now), UINT64_MAX);
+	/* nothing more is accepted on the closed session */
+	device_send(&dv, IC_KEEPALIVE, NULL, 0);
+	CHECK(!device_table_find(&B.table, "lamp")->online);
+	/* a device that goes silent goes offline after offline_after keepalives */
+	hello(&dv, "lamp", lamp_psk, &lamp_hello);
+	device_send(&dv, IC_KEEPALIVE, NULL, 0);
+	CHECK(strcmp(last("lamp/availability"), "online") == 0);
+	stub_now += 3 * 15 * 1000;
+	bridge_tick(&B, stub_now);
+	CHECK(device_table_find(&B.table, "lamp")->online);
+	stub_now += 1;
+	bridge_tick(&B, stub_now);
+	CHECK(strcmp(last("lamp/availability"), "offline") == 0);
+	teardown();
+}
+
+static void test_outage_replay(void)
+{
+	struct ic_device dv;
+	int first;
+
+	setup();
+	hello(&dv, "thermo", thermo_psk, &thermo_hello);
+	reading(&dv, 1);
+	stub_connected = false;		/* the broker goes away */
+	for (int i = 2; i <= 6; i++)
+		reading(&dv, i);
+	CHECK_EQ(B.outage.len, 3);	/* the ring holds 3: the two oldest went */
+	CHECK_EQ(B.outage.dropped, 2);
+	stub_connected = true;
+	first = stub_n_pubs;
+	bridge_mqtt_up(&B);
+	CHECK(!strcmp(last("bridge/state"), "online"));
+	/* 4, 5, 6 in order, then the current state once more */
+	{
+		const char *want[] = { ":4,", ":5,", ":6," };
+		int k = 0;
+		for (int i = first; i < stub_n_pubs && k < 3; i++)
+			if (!strcmp(stub_pubs[i].topic, topic("thermo")))
+				CHECK(strstr(stub_pubs[i].payload, want[k++]) != NULL);
+		CHECK_EQ(k, 3);
+	}
+	CHECK_EQ(B.outage.len, 0);
+	CHECK_EQ(B.outage.delivered, 3);
+	CHECK(strstr(last("bridge/metrics"), "\"outage_delivered\":3") != NULL);
+	CHECK(strstr(last("bridge/metrics"), "\"outage_dropped\":2") != NULL);
+	teardown();
+}
+
+static void test_retained_set_ignored(void)
+{
+	struct ic_device dv;
+	const char *json = "{\"id\":\"r1\",\"power\":\"ON\"}";
+	int sent;
+
+	setup();
+	hello(&dv, "lamp", lamp_psk, &lamp_hello);
+	device_send(&dv, IC_KEEPALIVE, NULL, 0);
+	sent = stub_n_sent;
+	bridge_mqtt_message(&B, topic("lamp/set"), json, strlen(json), true);
+	CHECK_EQ(stub_n_sent, sent);			/* not carried out */
+	CHECK_EQ(stub_count(topic("lamp/result")), 0);
+	CHECK_EQ(B.m.retained_ignored, 1);
+	CHECK(stub_last(topic("lamp/set")) && stub_last(topic("lamp/set"))->len == 0 &&
+	      stub_last(topic("lamp/set"))->retain);	/* cleared at the broker */
+	teardown();
+}
+
+static void test_reset_after_restart(void)
+{
+	struct ic_device dv;
+	uint8_t body[IC_BODY_MAX];
+	size_t len;
+
+	setup();
+	hello(&dv, "thermo", thermo_psk, &thermo_hello);
+	reading(&dv, 20);
+	/* the base unit restarts: a new table knows no session */
+	teardown();
+	setup();
+	{
+		struct ic_reading r = { .n = 1, .values = { { 0, 21 } } };
+		uint8_t d1[IC_MAX_DATAGRAM], d2[IC_MAX_DATAGRAM];
+		int n = ic_reading_encode(body, sizeof(body), &r);
+		int n1 = ic_device_seal(&dv, IC_READING, body, (size_t)n, d1, sizeof(d1));
+		int n2 = ic_device_seal(&dv, IC_READING, body, (size_t)n, d2, sizeof(d2));
+
+		to_base(d1, n1);
+		CHECK_EQ(B.m.unknown_session, 1);
+		CHECK_EQ(B.m.resets_sent, 1);
+		CHECK_EQ(device_receive(&dv, body, &len), IC_RESET);
+		CHECK_EQ(dv.state, IC_DEV_IDLE);
+		stub_now += 999;
+		to_base(d2, n2);	/* at most one RESET a second per device */
+		CHECK_EQ(B.m.unknown_session, 2);
+		CHECK_EQ(B.m.resets_sent, 1);
+		stub_now += 1;
+		to_base(d2, n2);
+		CHECK_EQ(B.m.resets_sent, 2);
+	}
+	CHECK(!device_table_find(&B.table, "thermo")->online);
+	teardown();
+}
+
+static const struct test_case tests[] = {
+	{ "bridge: hello -> welcome, nothing adopted yet", test_hello_welcome },
+	{ "bridge: a reading -> its state and availability, retained", test_reading_published },
+	{ "bridge: set -> command -> ack -> state, then ok", test_set_ack_ok },
+	{ "bridge: retransmits, then a timeout", test_set_timeout },
+	{ "bridge: bye -> offline, pending sets answered", test_bye_offline },
+	{ "bridge: an outage and its replay, in order", test_outage_replay },
+	{ "bridge: a retained set is not carried out", test_retained_set_ignored },
+	{ "bridge: a session it lost -> one RESET a second", test_reset_after_restart },
+	{ NULL, NULL },
+};
+
+int main(int argc, char **argv)
+{
+	int passed = 0, failed = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	log_threshold = LOG_ERR;
+	for (const struct test_case *t = tests; t->name; t++) {
+		int before = test_failures;
+
+		if (argc > 1 && !strstr(t->name, argv[1]))
+			continue;
+		t->fn();
+		if (test_failures == before) {
+			passed++;
+			printf("ok   %s\n", t->name);
+		} else {
+			failed++;
+			printf("FAIL %s\n", t->name);
+		}
+	}
+	printf("unit: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
