@@ -1,12 +1,10 @@
-#include "http.h"
-#include "auth.h"
+#include "http_int.h"
 #include "log.h"
 #include "parse.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <microhttpd.h>
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,146 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define BODY_MAX 4096			/* any POST body */
-#define STATIC_MAX (4 << 20)
-#define SSE_KEEPALIVE_MS 15000
-#define MJPEG_REPEAT_MS 10000		/* a still camera: send the same frame again */
-#define COOKIE "intercom_session"
-
-struct http {
-	const struct dash_config *c;
-	struct store *store;
-	struct broker *broker;
-	struct auth *auth;
-	struct MHD_Daemon *d[2];	/* IPv4 and IPv6 listeners (localhost has both) */
-	bool tls;
-	char *cert, *key;		/* PEM, for HTTPS */
-};
-
-struct req {
-	char *body;
-	size_t len;
-	bool too_big;
-	bool bearer;			/* authenticated by a token, not a cookie */
-	char user[USER_MAX + 1];
-};
-
-static const char CSP[] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-			  "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-static void security_headers(struct http *h, struct MHD_Response *r, bool cache)
-{
-	MHD_add_response_header(r, "Content-Security-Policy", CSP);
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r, "X-Frame-Options", "DENY");
-	MHD_add_response_header(r, "Referrer-Policy", "same-origin");
-	MHD_add_response_header(r, "Cache-Control", cache ? "no-cache" : "no-store");
-	if (h->tls)
-		MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
-}
-
-static enum MHD_Result send_response(struct http *h, struct MHD_Connection *conn, unsigned status,
-				     struct MHD_Response *r, const char *type, bool cache)
-{
-	enum MHD_Result ret;
-
-	if (!r)
-		return MHD_NO;
-	if (type)
-		MHD_add_response_header(r, "Content-Type", type);
-	security_headers(h, r, cache);
-	ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-/* body is malloc()ed and handed over. */
-static enum MHD_Result send_owned(struct http *h, struct MHD_Connection *conn, unsigned status, const char *type,
-				  char *body, size_t len)
-{
-	if (!body)
-		return MHD_NO;
-	return send_response(h, conn, status, MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE),
-			     type, false);
-}
-
-static enum MHD_Result send_text(struct http *h, struct MHD_Connection *conn, unsigned status, const char *type,
-				 const char *text)
-{
-	return send_response(h, conn, status,
-			     MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY),
-			     type, false);
-}
-
-static enum MHD_Result send_error(struct http *h, struct MHD_Connection *conn, unsigned status, const char *msg)
-{
-	cJSON *o = cJSON_CreateObject();
-	char *text;
-
-	cJSON_AddStringToObject(o, "error", msg);
-	text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return send_owned(h, conn, status, "application/json", text, text ? strlen(text) : 0);
-}
-
-static enum MHD_Result redirect(struct http *h, struct MHD_Connection *conn, const char *to, const char *cookie)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, "Location", to);
-	if (cookie)
-		MHD_add_response_header(r, "Set-Cookie", cookie);
-	return send_response(h, conn, MHD_HTTP_SEE_OTHER, r, NULL, false);
-}
-
-static const char *header(struct MHD_Connection *conn, const char *name)
-{
-	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
-}
-
-/* --- static files --- */
-
-static const char *mime_type(const char *path)
-{
-	static const struct { const char *ext, *type; } types[] = {
-		{ ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript; charset=utf-8" },
-		{ ".css", "text/css; charset=utf-8" },   { ".svg", "image/svg+xml" },
-		{ ".png", "image/png" },                 { ".ico", "image/x-icon" },
-		{ ".json", "application/json" },         { ".webmanifest", "application/manifest+json" },
-		{ ".txt", "text/plain; charset=utf-8" },
-	};
-	const char *dot = strrchr(path, '.');
-
-	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
-		if (!strcmp(dot, types[i].ext))
-			return types[i].type;
-	return "application/octet-stream";
-}
-
-static enum MHD_Result send_static(struct http *h, struct MHD_Connection *conn, const char *path)
-{
-	char full[1024];
-	struct stat st;
-	int fd;
-
-	if (!static_path_ok(path))
-		return send_error(h, conn, MHD_HTTP_NOT_FOUND, "not found");
-	if ((size_t)snprintf(full, sizeof(full), "%s%s", h->c->static_dir, path) >= sizeof(full))
-		return send_error(h, conn, MHD_HTTP_NOT_FOUND, "not found");
-	fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return send_error(h, conn, MHD_HTTP_NOT_FOUND, "not found");
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > STATIC_MAX) {
-		close(fd);
-		return send_error(h, conn, MHD_HTTP_NOT_FOUND, "not found");
-	}
-	return send_response(h, conn, MHD_HTTP_OK, MHD_create_response_from_fd((uint64_t)st.st_size, fd),
-			     mime_type(path), true);
-}
-
-/* --- login --- */
 
 static void session_cookie(struct http *h, char *out, size_t cap, const char *token, int max_age)
 {
@@ -185,7 +43,7 @@ static enum MHD_Result do_login(struct http *h, struct MHD_Connection *conn, str
 	int retry = 0, rc;
 
 	if (!same_origin(h, conn, false)) {
-		store_count(h->store, &store_counters(h->store)->csrf_refused, 1);
+		store_count(h->store, DASH_CSRF_REFUSED, 1);
 		return send_error(h, conn, MHD_HTTP_FORBIDDEN, "cross-origin login refused");
 	}
 	if (!form_get(r->body, r->len, "user", user, sizeof(user)) ||
@@ -206,7 +64,7 @@ static enum MHD_Result do_login(struct http *h, struct MHD_Connection *conn, str
 		return send_response(h, conn, MHD_HTTP_TOO_MANY_REQUESTS, resp, "text/plain; charset=utf-8", false);
 	}
 	if (rc == 0) {
-		store_count(h->store, &store_counters(h->store)->logins_failed, 1);
+		store_count(h->store, DASH_LOGINS_FAILED, 1);
 		log_warn("http: failed login for '%s'", user);
 		return send_text(h, conn, MHD_HTTP_UNAUTHORIZED, "text/html; charset=utf-8",
 				 "<!doctype html><meta charset=utf-8><title>Login failed</title>"
@@ -234,233 +92,6 @@ static bool authenticate(struct http *h, struct MHD_Connection *conn, struct req
 }
 
 /* --- set --- */
-
-static unsigned status_code(const char *status)
-{
-	if (!status)
-		return MHD_HTTP_BAD_GATEWAY;
-	if (!strcmp(status, "ok"))
-		return MHD_HTTP_OK;
-	if (!strcmp(status, "invalid"))
-		return MHD_HTTP_BAD_REQUEST;
-	if (!strcmp(status, "rejected"))
-		return MHD_HTTP_CONFLICT;
-	return MHD_HTTP_GATEWAY_TIMEOUT;	/* timeout, offline */
-}
-
-static enum MHD_Result result_response(struct http *h, struct MHD_Connection *conn, const char *user_id,
-				       const char *status, const char *error)
-{
-	cJSON *o = cJSON_CreateObject();
-	char *text;
-
-	if (user_id[0])
-		cJSON_AddStringToObject(o, "id", user_id);
-	else
-		cJSON_AddNullToObject(o, "id");
-	cJSON_AddStringToObject(o, "status", status);
-	if (error)
-		cJSON_AddStringToObject(o, "error", error);
-	text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return send_owned(h, conn, status_code(status), "application/json", text, text ? strlen(text) : 0);
-}
-
-/* A device the store does not know: 404 only when the base unit's device list
- * says so; while the dashboard has no broker or no list yet, it cannot know. */
-static enum MHD_Result unknown_device(struct http *h, struct MHD_Connection *conn)
-{
-	char why[600], msg[700];
-
-	if (!broker_up(h->broker)) {
-		broker_status(h->broker, why, sizeof(why));
-		snprintf(msg, sizeof(msg), "the dashboard is not connected to the broker (%s)", why);
-		return send_error(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE, msg);
-	}
-	if (!store_has_device_list(h->store))
-		return send_error(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-				  "the base unit's device list has not reached the dashboard yet");
-	return send_error(h, conn, MHD_HTTP_NOT_FOUND, "unknown device");
-}
-
-static enum MHD_Result do_set(struct http *h, struct MHD_Connection *conn, struct req *r, const char *id)
-{
-	char user_id[SET_ID_MAX + 1], our_id[48], err[160], *json, *result;
-	uint64_t rnd;
-	struct waiter *w;
-	cJSON *res;
-	enum MHD_Result ret;
-
-	if (!store_device_known(h->store, id))
-		return unknown_device(h, conn);
-	random_bytes(&rnd, sizeof(rnd));
-	snprintf(our_id, sizeof(our_id), "dash-%016llx", (unsigned long long)rnd);
-	if (!set_body_prepare(r->body, r->len, our_id, &json, user_id, err, sizeof(err)))
-		return result_response(h, conn, user_id, "invalid", err);
-	store_count(h->store, &store_counters(h->store)->sets, 1);
-	if (!(w = store_result_expect(h->store, id, our_id))) {
-		free(json);
-		return MHD_NO;
-	}
-	if (!broker_publish(h->broker, id, "set", json, strlen(json))) {
-		char why[600], msg[700];
-
-		free(json);
-		free(store_result_wait(h->store, w, 0));
-		broker_status(h->broker, why, sizeof(why));
-		snprintf(msg, sizeof(msg), "the dashboard is not connected to the broker (%s)", why);
-		return send_error(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE, msg);
-	}
-	free(json);
-	result = store_result_wait(h->store, w, h->c->set_timeout_ms);
-	if (!result) {
-		snprintf(err, sizeof(err), "no result from the base unit within %d ms", h->c->set_timeout_ms);
-		return result_response(h, conn, user_id, "timeout", err);
-	}
-	res = cJSON_Parse(result);
-	free(result);
-	ret = result_response(h, conn, user_id,
-			      cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "status")) ?: "invalid",
-			      cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "error")));
-	cJSON_Delete(res);
-	return ret;
-}
-
-/* --- streams --- */
-
-struct stream {
-	struct http *h;
-	char id[DEVICE_ID_MAX + 1];
-	bool mjpeg;
-	uint64_t seq;			/* SSE: last event sent; MJPEG: frame generation */
-	char *text;			/* SSE: what is being written */
-	size_t len, off;
-	struct frame *frame;		/* MJPEG: the part being written */
-	char head[128];
-	size_t head_len;
-};
-
-static ssize_t copy_out(const void *src, size_t len, size_t *off, char *buf, size_t max)
-{
-	size_t n = len - *off < max ? len - *off : max;
-
-	memcpy(buf, (const char *)src + *off, n);
-	*off += n;
-	return (ssize_t)n;
-}
-
-static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct stream *s = cls;
-	bool stopped = false;
-
-	(void)pos;
-	while (!s->text || s->off == s->len) {
-		free(s->text);
-		s->off = 0;
-		s->text = store_events_wait(s->h->store, &s->seq, SSE_KEEPALIVE_MS, &s->len, &stopped);
-		if (stopped)
-			return MHD_CONTENT_READER_END_OF_STREAM;
-		if (!s->text) {	/* quiet: a comment keeps proxies and NATs from closing the stream */
-			if (!(s->text = strdup(": keepalive\n\n")))
-				return MHD_CONTENT_READER_END_WITH_ERROR;
-			s->len = strlen(s->text);
-		}
-	}
-	return copy_out(s->text, s->len, &s->off, buf, max);
-}
-
-static ssize_t mjpeg_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct stream *s = cls;
-	bool stopped = false;
-
-	(void)pos;
-	for (;;) {
-		if (s->frame) {
-			size_t total = s->head_len + s->frame->len + 2;
-			if (s->off < s->head_len)
-				return copy_out(s->head, s->head_len, &s->off, buf, max);
-			if (s->off < s->head_len + s->frame->len) {
-				size_t o = s->off - s->head_len;
-				ssize_t n = copy_out(s->frame->data, s->frame->len, &o, buf, max);
-				s->off += (size_t)n;
-				return n;
-			}
-			if (s->off < total) {
-				size_t o = s->off - s->head_len - s->frame->len;
-				ssize_t n = copy_out("\r\n", 2, &o, buf, max);
-				s->off += (size_t)n;
-				return n;
-			}
-			store_frame_put(s->h->store, s->frame);
-			s->frame = NULL;
-		}
-		/* The newest frame only: whatever came while we were writing is skipped. */
-		s->frame = store_frame_wait(s->h->store, s->id, &s->seq, MJPEG_REPEAT_MS, &stopped);
-		if (stopped)
-			return MHD_CONTENT_READER_END_OF_STREAM;
-		if (!s->frame && !(s->frame = store_frame_get(s->h->store, s->id, true)))
-			return MHD_CONTENT_READER_END_OF_STREAM;	/* the device is gone */
-		s->head_len = (size_t)snprintf(s->head, sizeof(s->head),
-					       "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %zu\r\n\r\n",
-					       s->frame->len);
-		s->off = 0;
-	}
-}
-
-static void stream_free(void *cls)
-{
-	struct stream *s = cls;
-	struct dash_counters *c = store_counters(s->h->store);
-
-	store_count(s->h->store, s->mjpeg ? &c->mjpeg_viewers : &c->sse_clients, -1);
-	free(s->text);
-	store_frame_put(s->h->store, s->frame);
-	free(s);
-}
-
-static enum MHD_Result start_stream(struct http *h, struct MHD_Connection *conn, const char *id, bool mjpeg)
-{
-	struct stream *s = calloc(1, sizeof(*s));
-	struct dash_counters *c = store_counters(h->store);
-	struct MHD_Response *r;
-
-	if (!s)
-		return MHD_NO;
-	s->h = h;
-	s->mjpeg = mjpeg;
-	if (id)
-		snprintf(s->id, sizeof(s->id), "%s", id);
-	if (!mjpeg && !(s->text = store_events_start(h->store, &s->seq, &s->len))) {
-		free(s);
-		return MHD_NO;
-	}
-	store_count(h->store, mjpeg ? &c->mjpeg_viewers : &c->sse_clients, 1);
-	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, mjpeg ? mjpeg_read : sse_read, s,
-					      stream_free);
-	if (!r) {
-		stream_free(s);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, "X-Accel-Buffering", "no");
-	return send_response(h, conn, MHD_HTTP_OK, r,
-			     mjpeg ? "multipart/x-mixed-replace; boundary=frame" : "text/event-stream", false);
-}
-
-static enum MHD_Result do_snapshot(struct http *h, struct MHD_Connection *conn, const char *id)
-{
-	struct frame *f = store_frame_get(h->store, id, true);
-	struct MHD_Response *r;
-
-	if (!f)
-		return send_error(h, conn, MHD_HTTP_NOT_FOUND, "no frame from this camera yet");
-	r = MHD_create_response_from_buffer(f->len, f->data, MHD_RESPMEM_MUST_COPY);
-	store_frame_put(h->store, f);
-	return send_response(h, conn, MHD_HTTP_OK, r, "image/jpeg", false);
-}
-
-/* --- routing --- */
 
 static enum MHD_Result route_device(struct http *h, struct MHD_Connection *conn, struct req *r, bool get,
 				    const char *id, const char *rest)
@@ -521,7 +152,7 @@ static enum MHD_Result route(struct http *h, struct MHD_Connection *conn, struct
 		return send_error(h, conn, MHD_HTTP_UNAUTHORIZED, "login required");
 	}
 	if (post && !r->bearer && !same_origin(h, conn, true)) {
-		store_count(h->store, &store_counters(h->store)->csrf_refused, 1);
+		store_count(h->store, DASH_CSRF_REFUSED, 1);
 		log_warn("http: %s from a foreign origin refused", url);
 		return send_error(h, conn, MHD_HTTP_FORBIDDEN, "cross-origin request refused");
 	}
@@ -567,7 +198,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!(r = calloc(1, sizeof(*r))))
 			return MHD_NO;
 		*con_cls = r;
-		store_count(h->store, &store_counters(h->store)->requests, 1);
+		store_count(h->store, DASH_REQUESTS, 1);
 		if (cl && strtoull(cl, NULL, 10) > BODY_MAX)	/* refuse before reading it */
 			return send_error(h, conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
 		return MHD_YES;

@@ -1,13 +1,16 @@
 /*
- * What the dashboard knows, built only from the topic API: the devices the
- * base unit announces, their availability and latest state, a bounded history
- * per sensor, the newest camera frame, the base unit's metrics, and a bounded
- * log of events for the SSE clients. The MQTT thread writes it; HTTP threads
- * read it and wait on it. One mutex; nothing slow is done while holding it.
+ * What the dashboard knows, built only from the topic API, behind one lock:
+ * the device model (model.c), the event log for the SSE clients (events.c),
+ * the base unit's metrics and the dashboard's counters (metrics.c), and the
+ * HTTP threads waiting for an event, a frame or a set's result. The MQTT
+ * thread writes it; HTTP threads read it and wait on it. Nothing slow is
+ * done while holding the lock.
  */
 #ifndef DASH_STORE_H
 #define DASH_STORE_H
 
+#include "metrics.h"
+#include "model.h"
 #include "settings.h"
 
 #include <stdbool.h>
@@ -15,13 +18,6 @@
 #include <stdint.h>
 
 struct store;
-
-/* A camera frame shared by every viewer; freed by the last store_frame_put(). */
-struct frame {
-	int refs;			/* under the store's lock */
-	size_t len;
-	unsigned char data[];
-};
 
 struct store *store_new(const struct dash_config *c);
 void store_free(struct store *s);
@@ -33,10 +29,10 @@ void store_on_message(struct store *s, const char *topic, const void *payload, s
 void store_set_connected(struct store *s, bool up);
 bool store_connected(struct store *s);
 
-/* Whether the base unit announces this device. */
 /* Whether the base unit's device list (P/bridge/devices) has arrived: until
  * it has, a device the store does not know may still exist. */
 bool store_has_device_list(struct store *s);
+/* Whether the base unit announces this device. */
 bool store_device_known(struct store *s, const char *id);
 
 /* JSON documents (free() them). devices: the /api/devices array. device: one
@@ -62,9 +58,9 @@ char *store_events_wait(struct store *s, uint64_t *seq, int timeout_ms, size_t *
  * none. store_frame_wait(): blocks up to timeout_ms for a frame newer than
  * *gen; returns it with a reference (NULL on timeout, unknown device or stop;
  * *stopped tells which). */
-struct frame *store_frame_get(struct store *s, const char *id, bool thumbnail_ok);
-struct frame *store_frame_wait(struct store *s, const char *id, uint64_t *gen, int timeout_ms, bool *stopped);
-void store_frame_put(struct store *s, struct frame *f);
+struct jpeg *store_frame_get(struct store *s, const char *id, bool thumbnail_ok);
+struct jpeg *store_frame_wait(struct store *s, const char *id, uint64_t *gen, int timeout_ms, bool *stopped);
+void store_frame_put(struct store *s, struct jpeg *f);
 
 /* Waiting for the one result of a set: register the id before publishing,
  * then wait. Returns the result JSON (free() it) or NULL on timeout. */
@@ -72,12 +68,7 @@ struct waiter;
 struct waiter *store_result_expect(struct store *s, const char *device, const char *our_id);
 char *store_result_wait(struct store *s, struct waiter *w, int timeout_ms);
 
-/* Gauges the HTTP side keeps here so /metrics has them in one place. */
-void store_count(struct store *s, int *counter, int delta);
-struct dash_counters {
-	int sse_clients, mjpeg_viewers;
-	int requests, logins_failed, sets, csrf_refused;
-};
-struct dash_counters *store_counters(struct store *s);
+/* The HTTP side's counters, kept here so /metrics has them in one place. */
+void store_count(struct store *s, enum dash_counter c, int delta);
 
 #endif

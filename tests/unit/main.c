@@ -13,7 +13,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* a sanitizer abort loses nothing printed */
 
 	static const struct test_case *const suites[] = { protocol_tests, config_tests, command_tests, frame_tests,
-								   dashboard_tests };
+								   dashboard_tests, store_tests };
 
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
 	for (const struct test_case *t = suites[i]; t->name; t++) {
