@@ -24,13 +24,8 @@ void base_config_init(struct base_config *c)
 	c->udp_linger_us = 500;
 	snprintf(c->homeassistant_prefix, sizeof(c->homeassistant_prefix), "homeassistant");
 	c->udp_linger_rate = 2000;
-	c->mqtt_clean_session = false;
-	snprintf(c->mqtt_host, sizeof(c->mqtt_host), "localhost");
-	c->mqtt_port = 8883;
-	snprintf(c->mqtt_client_id, sizeof(c->mqtt_client_id), "base-unit");
-	c->mqtt_keepalive = 30;
+	mqtt_conf_init(&c->mqtt, "base-unit", false);
 	c->mqtt_qos = 1;
-	c->mqtt_reconnect_max = 30;
 	c->log_level = LOG_INFO;
 }
 
@@ -44,16 +39,6 @@ void base_config_free(struct base_config *c)
 	c->ports = NULL;
 	c->n_ports = 0;
 	c->n_devices = c->cap_devices = 0;
-}
-
-static bool copy_string(char *dst, size_t cap, const struct conf_line *l, char *err, size_t errlen)
-{
-	if (strlen(l->argv[1]) >= cap) {
-		snprintf(err, errlen, "'%s' value is longer than %zu bytes", l->argv[0], cap - 1);
-		return false;
-	}
-	memcpy(dst, l->argv[1], strlen(l->argv[1]) + 1);
-	return true;
 }
 
 static bool add_device(struct base_config *c, const struct conf_line *l, char *err, size_t errlen)
@@ -110,7 +95,10 @@ bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 	struct base_config *c = ctx;
 	const char *k = l->argv[0];
 	long v;
+	int mqtt = mqtt_conf_line(&c->mqtt, l, err, errlen);
 
+	if (mqtt >= 0)
+		return mqtt;
 #define INT_KEY(name, field, lo, hi) \
 	if (!strcmp(k, name)) { \
 		if (!conf_want_args(l, 1, 1, "NUMBER", err, errlen) || !conf_long(l, 1, lo, hi, &v, err, errlen)) \
@@ -121,7 +109,7 @@ bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 #define STR_KEY(name, field) \
 	if (!strcmp(k, name)) \
 		return conf_want_args(l, 1, 1, "VALUE", err, errlen) && \
-		       copy_string(c->field, sizeof(c->field), l, err, errlen);
+		       conf_string(l, 1, c->field, sizeof(c->field), err, errlen);
 
 	if (!strcmp(k, "device") || !strcmp(k, "pull_camera"))
 		return add_device(c, l, err, errlen);
@@ -148,19 +136,9 @@ bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 	}
 	if (!strcmp(k, "prefix"))
 		return conf_prefix(l, c->prefix, sizeof(c->prefix), err, errlen);
-	if (!strcmp(k, "mqtt_password_file"))
-		return conf_want_args(l, 1, 1, "PATH", err, errlen) &&
-		       conf_read_secret(l, 1, c->mqtt_password, sizeof(c->mqtt_password), err, errlen);
 	if (!strcmp(k, "log_level"))
 		return conf_log_level(l, &c->log_level, err, errlen);
 	STR_KEY("listen", listen)
-	STR_KEY("mqtt_host", mqtt_host)
-	STR_KEY("mqtt_cafile", mqtt_cafile)
-	STR_KEY("mqtt_certfile", mqtt_certfile)
-	STR_KEY("mqtt_keyfile", mqtt_keyfile)
-	STR_KEY("mqtt_username", mqtt_username)
-	STR_KEY("mqtt_password", mqtt_password)
-	STR_KEY("mqtt_client_id", mqtt_client_id)
 	STR_KEY("state_file", state_file)
 	INT_KEY("udp_rcvbuf", udp_rcvbuf, 0, 1 << 30)
 	INT_KEY("keepalive", keepalive, 1, 3600)
@@ -177,13 +155,7 @@ bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 		return conf_want_args(l, 1, 1, "true|false", err, errlen) && conf_bool(l, 1, &c->homeassistant, err, errlen);
 	if (!strcmp(k, "homeassistant_prefix"))
 		return conf_prefix(l, c->homeassistant_prefix, sizeof(c->homeassistant_prefix), err, errlen);
-	if (!strcmp(k, "mqtt_clean_session"))
-		return conf_want_args(l, 1, 1, "true|false", err, errlen) &&
-		       conf_bool(l, 1, &c->mqtt_clean_session, err, errlen);
-	INT_KEY("mqtt_port", mqtt_port, 1, 65535)
-	INT_KEY("mqtt_keepalive", mqtt_keepalive, 5, 65535)
 	INT_KEY("mqtt_qos", mqtt_qos, 0, 1)
-	INT_KEY("mqtt_reconnect_max", mqtt_reconnect_max, 1, 3600)
 #undef INT_KEY
 #undef STR_KEY
 	snprintf(err, errlen, "unknown key '%s'", k);
@@ -197,8 +169,7 @@ static int cmp_device(const void *a, const void *b)
 
 bool base_config_finish(struct base_config *c, const char *path)
 {
-	bool ok = conf_check_mqtt(path, c->mqtt_cafile, c->mqtt_username, c->mqtt_password, c->mqtt_certfile,
-				  c->mqtt_keyfile, c->listen);
+	bool ok = mqtt_conf_check(&c->mqtt, path) & conf_check_listen(path, c->listen);
 
 	if (c->n_devices > 1)
 		qsort(c->devices, (size_t)c->n_devices, sizeof(*c->devices), cmp_device);

@@ -7,6 +7,7 @@
 #define BASE_CONFIG_H
 
 #include "conf.h"
+#include "mqttconf.h"
 #include "intercom.h"
 #include "util.h"
 
@@ -41,19 +42,8 @@ struct base_config {
 	int udp_linger_us;		/* pause after a small batch of readings; 0: never */
 	int udp_linger_rate;		/* ... but only above this many datagrams/s */
 	char state_file[512];		/* "" for none */
-	bool mqtt_clean_session;	/* false: the broker keeps our subscriptions and queued sets */
-
-	char mqtt_host[256];
-	int mqtt_port;
-	char mqtt_cafile[512];
-	char mqtt_certfile[512];
-	char mqtt_keyfile[512];
-	char mqtt_username[128];
-	char mqtt_password[256];
-	char mqtt_client_id[128];
-	int mqtt_keepalive;
-	int mqtt_qos;
-	int mqtt_reconnect_max;		/* seconds; the backoff cap */
+	struct mqtt_conf mqtt;		/* the broker (clients/common/mqttconf.h) */
+	int mqtt_qos;			/* of states and results */
 	int log_level;
 
 	struct device_conf *devices;	/* owned; base_config_free() */

@@ -1,4 +1,5 @@
 #include "discovery.h"
+#include "topics.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -23,7 +24,7 @@ static cJSON *base_object(const struct base_config *c, const struct device *d, c
 	snprintf(buf, sizeof(buf), "%s_%s", node, object);
 	cJSON_AddStringToObject(o, "unique_id", buf);
 	cJSON_AddStringToObject(o, "object_id", buf);
-	snprintf(buf, sizeof(buf), "%s/%s/availability", c->prefix, d->peer.id);
+	topic_build(buf, sizeof(buf), c->prefix, d->peer.id, T_AVAILABILITY);
 	cJSON_AddStringToObject(o, "availability_topic", buf);
 	dev = cJSON_AddObjectToObject(o, "device");
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(dev, "identifiers"), cJSON_CreateString(node));
@@ -38,7 +39,7 @@ static void add_state(cJSON *o, const struct base_config *c, const struct device
 {
 	char buf[PREFIX_MAX + IC_ID_MAX + 64];
 
-	snprintf(buf, sizeof(buf), "%s/%s", c->prefix, d->peer.id);
+	topic_build(buf, sizeof(buf), c->prefix, d->peer.id, T_STATE);
 	cJSON_AddStringToObject(o, "state_topic", buf);
 	snprintf(buf, sizeof(buf), "{{ value_json.%s }}", key);
 	cJSON_AddStringToObject(o, "value_template", buf);
@@ -48,7 +49,7 @@ static void add_command(cJSON *o, const struct base_config *c, const struct devi
 {
 	char buf[PREFIX_MAX + IC_ID_MAX + 16];
 
-	snprintf(buf, sizeof(buf), "%s/%s/set", c->prefix, d->peer.id);
+	topic_build(buf, sizeof(buf), c->prefix, d->peer.id, T_SET);
 	cJSON_AddStringToObject(o, "command_topic", buf);
 }
 
@@ -123,7 +124,7 @@ void discovery_publish(struct mqtt *q, const struct base_config *c, const struct
 	}
 	if (h->kind == IC_KIND_CAMERA) {
 		cJSON *o = base_object(c, d, node, "camera", "camera");
-		snprintf(buf, sizeof(buf), "%s/%s/camera", c->prefix, d->peer.id);
+		topic_build(buf, sizeof(buf), c->prefix, d->peer.id, T_CAMERA);
 		cJSON_AddStringToObject(o, "topic", buf);
 		send_config(q, c, "camera", node, "camera", o);
 	}

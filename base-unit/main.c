@@ -4,6 +4,7 @@
  * one-second tick; there are no threads and no locks.
  */
 #include "bridge.h"
+#include "cmdline.h"
 #include "inbound.h"
 #include "udp.h"
 #include "log.h"
@@ -181,21 +182,6 @@ out:
 	return ret;
 }
 
-static int cmd_genkey(void)
-{
-	uint8_t key[IC_KEY_LEN];
-	char hex[65];
-
-	if (random_bytes(key, sizeof(key)) < 0) {
-		fprintf(stderr, "base-unit: no randomness: %s\n", strerror(errno));
-		return 1;
-	}
-	key_to_hex(hex, key);
-	printf("%s\n", hex);
-	memset(key, 0, sizeof(key));
-	return 0;
-}
-
 static int cmd_check(const char *path)
 {
 	struct base_config c;
@@ -218,31 +204,15 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	const char *path = NULL;
-	bool check = false;
+	struct daemon_args a;
+	int rc;
 
 	log_ident = "base-unit";
 	if (argc == 2 && !strcmp(argv[1], "genkey"))
-		return cmd_genkey();
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-c") && i + 1 < argc) {
-			path = argv[++i];
-		} else if (!strcmp(argv[i], "--check")) {
-			check = true;
-		} else if (!strcmp(argv[i], "-v")) {
-			log_threshold = LOG_DEBUG;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
-		} else {
-			fprintf(stderr, "base-unit: unexpected argument '%s'\n", argv[i]);
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (!path) {
-		usage(stderr);
-		return 2;
-	}
-	return check ? cmd_check(path) : run(path, log_threshold == LOG_DEBUG);
+		return print_random_key("base-unit");
+	if ((rc = daemon_args_parse(&a, argc, argv, "base-unit", usage)) >= 0)
+		return rc;
+	if (a.verbose)
+		log_threshold = LOG_DEBUG;
+	return a.check ? cmd_check(a.config) : run(a.config, a.verbose);
 }

@@ -28,13 +28,7 @@ struct mqtt *mqtt_start(const struct base_config *c, mqtt_up_fn on_up, mqtt_mess
 	snprintf(q->will_topic, sizeof(q->will_topic), "%s/bridge/state", c->prefix);
 	/* A persistent session (clean_session false, the default): sets published
 	 * at QoS 1 while we are away wait at the broker for our return. */
-	struct mqtt_link_config lc = {
-		.host = c->mqtt_host, .port = c->mqtt_port, .cafile = c->mqtt_cafile,
-		.certfile = c->mqtt_certfile, .keyfile = c->mqtt_keyfile,
-		.username = c->mqtt_username, .password = c->mqtt_password, .client_id = c->mqtt_client_id,
-		.keepalive = c->mqtt_keepalive, .clean_session = c->mqtt_clean_session,
-		.reconnect_max_s = c->mqtt_reconnect_max, .will_topic = q->will_topic,
-	};
+	struct mqtt_link_config lc = mqtt_conf_link(&c->mqtt, q->will_topic);
 	q->l = mqtt_link_new(&lc, false, on_up, NULL, on_msg, ctx, err, sizeof(err));
 	if (!q->l) {
 		log_err("mqtt: %s", err);

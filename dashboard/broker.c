@@ -63,12 +63,7 @@ struct broker *broker_start(const struct dash_config *c, struct store *store)
 		return NULL;
 	b->c = c;
 	b->store = store;
-	struct mqtt_link_config lc = {
-		.host = c->mqtt_host, .port = c->mqtt_port, .cafile = c->mqtt_cafile,
-		.certfile = c->mqtt_certfile, .keyfile = c->mqtt_keyfile,
-		.username = c->mqtt_username, .password = c->mqtt_password, .client_id = c->mqtt_client_id,
-		.keepalive = c->mqtt_keepalive, .clean_session = true, .reconnect_max_s = 30,
-	};
+	struct mqtt_link_config lc = mqtt_conf_link(&c->mqtt, NULL);
 	if (!(b->l = mqtt_link_new(&lc, true, on_up, on_down, on_message, b, err, sizeof(err)))) {
 		log_err("mqtt: %s", err);
 		free(b);
@@ -108,8 +103,7 @@ bool broker_publish(struct broker *b, const char *device, const char *suffix, co
 {
 	char topic[PREFIX_MAX + DEVICE_ID_MAX + 16];
 
-	if (!mqtt_link_up(b->l))
+	if (!mqtt_link_up(b->l) || topic_build(topic, sizeof(topic), b->c->prefix, device, suffix) < 0)
 		return false;
-	snprintf(topic, sizeof(topic), "%s/%s/%s", b->c->prefix, device, suffix);
 	return mosquitto_publish(mqtt_link_mosq(b->l), NULL, topic, (int)len, payload, 1, false) == MOSQ_ERR_SUCCESS;
 }

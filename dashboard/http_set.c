@@ -61,7 +61,7 @@ enum MHD_Result do_set(struct http *h, struct MHD_Connection *conn, struct req *
 		free(json);
 		return MHD_NO;
 	}
-	if (!broker_publish(h->broker, id, "set", json, strlen(json))) {
+	if (!broker_publish(h->broker, id, T_SET, json, strlen(json))) {
 		char why[600], msg[700];
 
 		free(json);

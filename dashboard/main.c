@@ -4,6 +4,7 @@
  */
 #include "auth.h"
 #include "broker.h"
+#include "cmdline.h"
 #include "settings.h"
 #include "http.h"
 #include "log.h"
@@ -110,18 +111,6 @@ static int cmd_hash_password(void)
 	return 0;
 }
 
-static int cmd_gentoken(void)
-{
-	uint8_t raw[32];
-	char hex[65];
-
-	if (random_bytes(raw, sizeof(raw)) < 0)
-		return 1;
-	key_to_hex(hex, raw);
-	printf("%s\n", hex);
-	return 0;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: dashboard -c FILE [-v]      serve the web UI and HTTP API\n"
@@ -132,42 +121,24 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	const char *path = NULL;
-	bool check = false, verbose = false;
+	struct daemon_args a;
+	int rc;
 
 	log_ident = "dashboard";
 	if (argc == 2 && !strcmp(argv[1], "hash-password"))
 		return cmd_hash_password();
 	if (argc == 2 && !strcmp(argv[1], "gentoken"))
-		return cmd_gentoken();
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-c") && i + 1 < argc) {
-			path = argv[++i];
-		} else if (!strcmp(argv[i], "--check")) {
-			check = true;
-		} else if (!strcmp(argv[i], "-v")) {
-			verbose = true;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
-		} else {
-			fprintf(stderr, "dashboard: unexpected argument '%s'\n", argv[i]);
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (!path) {
-		usage(stderr);
-		return 2;
-	}
-	if (check) {
+		return print_random_key("dashboard");
+	if ((rc = daemon_args_parse(&a, argc, argv, "dashboard", usage)) >= 0)
+		return rc;
+	if (a.check) {
 		static struct dash_config c;
 		dash_config_init(&c);
-		if (!dash_config_load(&c, path))
+		if (!dash_config_load(&c, a.config))
 			return 1;
-		printf("%s: ok (%d users, %d tokens, broker %s:%d)\n", path, c.n_users, c.n_tokens, c.mqtt_host,
-		       c.mqtt_port);
+		printf("%s: ok (%d users, %d tokens, broker %s:%d)\n", a.config, c.n_users, c.n_tokens, c.mqtt.host,
+		       c.mqtt.port);
 		return 0;
 	}
-	return run(path, verbose);
+	return run(a.config, a.verbose);
 }

@@ -18,19 +18,13 @@ void dash_config_init(struct dash_config *c)
 	c->login_window = 60;
 	c->max_connections = 512;
 	c->log_level = LOG_INFO;
-	snprintf(c->mqtt_host, sizeof(c->mqtt_host), "localhost");
-	c->mqtt_port = 8883;
-	snprintf(c->mqtt_client_id, sizeof(c->mqtt_client_id), "dashboard");
-	c->mqtt_keepalive = 30;
+	mqtt_conf_init(&c->mqtt, "dashboard", true);
 }
 
 #define STR(field) offsetof(struct dash_config, field), sizeof(((struct dash_config *)0)->field)
 static const struct { const char *key; size_t off, cap; } strings[] = {
 	{ "listen", STR(listen) },         { "static_dir", STR(static_dir) },
 	{ "tls_cert", STR(tls_cert) },     { "tls_key", STR(tls_key) },
-	{ "mqtt_host", STR(mqtt_host) },   { "mqtt_cafile", STR(mqtt_cafile) },
-	{ "mqtt_certfile", STR(mqtt_certfile) }, { "mqtt_keyfile", STR(mqtt_keyfile) },
-	{ "mqtt_username", STR(mqtt_username) }, { "mqtt_client_id", STR(mqtt_client_id) },
 };
 #define INT(field) offsetof(struct dash_config, field)
 static const struct { const char *key; size_t off; long lo, hi; } ints[] = {
@@ -40,8 +34,6 @@ static const struct { const char *key; size_t off; long lo, hi; } ints[] = {
 	{ "login_attempts", INT(login_attempts), 1, 1000 },
 	{ "login_window", INT(login_window), 1, 86400 },
 	{ "max_connections", INT(max_connections), 4, 4096 },
-	{ "mqtt_port", INT(mqtt_port), 1, 65535 },
-	{ "mqtt_keepalive", INT(mqtt_keepalive), 5, 3600 },
 };
 
 static bool fits(const char *s, size_t cap, const struct conf_line *l, char *err, size_t errlen)
@@ -57,7 +49,10 @@ bool dash_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 	struct dash_config *c = ctx;
 	const char *k = l->argv[0];
 	long v;
+	int mqtt = mqtt_conf_line(&c->mqtt, l, err, errlen);
 
+	if (mqtt >= 0)
+		return mqtt;
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		if (!strcmp(k, strings[i].key)) {
 			if (!conf_want_args(l, 1, 1, "VALUE", err, errlen) ||
@@ -76,9 +71,6 @@ bool dash_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 		}
 	if (!strcmp(k, "prefix"))
 		return conf_prefix(l, c->prefix, sizeof(c->prefix), err, errlen);
-	if (!strcmp(k, "mqtt_password_file"))
-		return conf_want_args(l, 1, 1, "PATH", err, errlen) &&
-		       conf_read_secret(l, 1, c->mqtt_password, sizeof(c->mqtt_password), err, errlen);
 	if (!strcmp(k, "user")) {
 		struct dash_user *u;
 		if (!conf_want_args(l, 2, 2, "NAME HASH (make the hash with: dashboard hash-password)", err, errlen))
@@ -162,8 +154,7 @@ bool dash_config_load(struct dash_config *c, const char *path)
 
 	if (rc < 0)
 		return false;
-	ok &= conf_check_mqtt(path, c->mqtt_cafile, c->mqtt_username, c->mqtt_password, c->mqtt_certfile,
-			      c->mqtt_keyfile, c->listen);
+	ok &= mqtt_conf_check(&c->mqtt, path) & conf_check_listen(path, c->listen);
 	if (!!c->tls_cert[0] != !!c->tls_key[0]) {
 		fprintf(stderr, "%s: 'tls_cert' and 'tls_key' go together\n", path);
 		ok = false;

@@ -5,6 +5,7 @@
 #define DASH_SETTINGS_H
 
 #include "conf.h"
+#include "mqttconf.h"
 #include "parse.h"
 #include "util.h"
 
@@ -41,11 +42,7 @@ struct dash_config {
 	int max_connections;
 	int log_level;
 
-	char mqtt_host[256];
-	int mqtt_port;
-	char mqtt_cafile[512], mqtt_certfile[512], mqtt_keyfile[512];
-	char mqtt_username[128], mqtt_password[256], mqtt_client_id[128];
-	int mqtt_keepalive;
+	struct mqtt_conf mqtt;		/* the broker (clients/common/mqttconf.h) */
 
 	struct dash_user users[DASH_USERS_MAX];
 	int n_users;

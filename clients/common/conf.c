@@ -197,28 +197,26 @@ bool conf_prefix(const struct conf_line *l, char *out, size_t cap, char *err, si
 	return true;
 }
 
-bool conf_check_mqtt(const char *path, const char *cafile, const char *user, const char *password,
-		     const char *certfile, const char *keyfile, const char *listen)
+bool conf_string(const struct conf_line *l, int i, char *out, size_t cap, char *err, size_t errlen)
+{
+	size_t n = strlen(l->argv[i]);
+
+	if (n >= cap) {
+		snprintf(err, errlen, "'%s' value is longer than %zu bytes", l->argv[0], cap - 1);
+		return false;
+	}
+	memcpy(out, l->argv[i], n + 1);
+	return true;
+}
+
+bool conf_check_listen(const char *path, const char *listen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	bool ok = true;
 
-	if (!*cafile) {
-		fprintf(stderr, "%s: missing 'mqtt_cafile': the broker is reached over TLS only\n", path);
-		ok = false;
-	}
-	if (!*user || !*password) {
-		fprintf(stderr, "%s: missing 'mqtt_username' and 'mqtt_password' (or 'mqtt_password_file')\n", path);
-		ok = false;
-	}
-	if (!*certfile != !*keyfile) {
-		fprintf(stderr, "%s: 'mqtt_certfile' and 'mqtt_keyfile' go together\n", path);
-		ok = false;
-	}
 	if (addr_parse(&ss, &sl, listen, true) < 0) {
 		fprintf(stderr, "%s: 'listen' expects HOST:PORT, got '%s'\n", path, listen);
-		ok = false;
+		return false;
 	}
-	return ok;
+	return true;
 }

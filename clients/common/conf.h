@@ -42,6 +42,8 @@ bool conf_long(const struct conf_line *l, int i, long min, long max, long *out,
 	       char *err, size_t errlen);
 bool conf_double(const struct conf_line *l, int i, double *out, char *err, size_t errlen);
 bool conf_bool(const struct conf_line *l, int i, bool *out, char *err, size_t errlen);
+/* argv[i] into out (cap bytes with its NUL), or an error naming the key. */
+bool conf_string(const struct conf_line *l, int i, char *out, size_t cap, char *err, size_t errlen);
 /* Reads the first line of the file named by argv[i] (a password file) into dst,
  * without its line ending. An empty or unreadable file is an error. */
 bool conf_read_secret(const struct conf_line *l, int i, char *dst, size_t cap, char *err, size_t errlen);
@@ -49,11 +51,8 @@ bool conf_read_secret(const struct conf_line *l, int i, char *dst, size_t cap, c
 bool conf_log_level(const struct conf_line *l, int *out, char *err, size_t errlen);
 /* A topic prefix (prefix_valid()) copied to out. */
 bool conf_prefix(const struct conf_line *l, char *out, size_t cap, char *err, size_t errlen);
-/* What every program that talks to the broker needs, checked once the whole
- * file is read: a CA (TLS only), a user and password, a client certificate
- * only with its key, a listen address that parses. Errors go to stderr as
- * "path: ...". */
-bool conf_check_mqtt(const char *path, const char *cafile, const char *user, const char *password,
-		     const char *certfile, const char *keyfile, const char *listen);
+/* A listen address that parses, checked once the whole file is read; the
+ * error goes to stderr as "path: ...". */
+bool conf_check_listen(const char *path, const char *listen);
 
 #endif

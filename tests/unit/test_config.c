@@ -55,7 +55,7 @@ static void test_base_keys(void)
 	CHECK(!feed(&c, "prefix /x", err, sizeof(err)));
 	CHECK(!feed(&c, "prefix x/", err, sizeof(err)));
 	CHECK(feed(&c, "mqtt_port 8884", err, sizeof(err)));
-	CHECK_EQ(c.mqtt_port, 8884);
+	CHECK_EQ(c.mqtt.port, 8884);
 	CHECK(!feed(&c, "mqtt_port 70000", err, sizeof(err)));
 	CHECK(strstr(err, "from 1 to 65535") && strstr(err, "'70000'"));
 	CHECK(!feed(&c, "mqtt_port", err, sizeof(err)));
