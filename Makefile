@@ -10,7 +10,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
            -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -MMD -MP \
-           -Iclients/intercom -Iclients/common -Ibase-unit -Iclients/updatable-unit -Idashboard
+           -Iclients/intercom -Iclients/common
 LDLIBS  ?=
 BUILD   ?= build
 SAN     ?=
@@ -38,7 +38,7 @@ UNIT_SRC    := $(wildcard tests/unit/*.c) base-unit/config.c base-unit/commands.
 
 # The bridge tests: the base unit's own files but its loop, its MQTT session
 # and its UDP sockets, with tests/unit/bridge/stubs.c in their place.
-BRIDGE_TEST_SRC := $(wildcard tests/unit/bridge/*.c) \
+BRIDGE_TEST_SRC := $(wildcard tests/unit/bridge/*.c) tests/unit/runner.c \
                $(filter-out base-unit/main.c base-unit/mqtt.c base-unit/udp.c,$(BASE_SRC))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -84,6 +84,16 @@ $(BUILD)/camera-unit: $(call obj,$(CAM_SRC)) $(LIB_COM) $(LIB_IC)
 $(BUILD)/dashboard: $(call obj,$(DASH_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lmosquitto -lssl -lcrypto -lcjson $(CRYPTO_LIBS) -lpthread -lm $(LDLIBS)
+
+# Include paths per program: each sees its own headers, the protocol
+# library's and the common ones, nothing of another program's.
+$(BUILD)/obj/base-unit/%.o:              CFLAGS += -Ibase-unit
+$(BUILD)/obj/dashboard/%.o:              CFLAGS += -Idashboard
+$(BUILD)/obj/clients/read-unit/%.o:      CFLAGS += -Iclients/read-unit
+$(BUILD)/obj/clients/updatable-unit/%.o: CFLAGS += -Iclients/updatable-unit
+$(BUILD)/obj/clients/camera-unit/%.o:    CFLAGS += -Iclients/camera-unit
+$(BUILD)/obj/tests/unit/%.o:             CFLAGS += -Ibase-unit -Iclients/updatable-unit -Idashboard
+$(BUILD)/obj/tests/unit/bridge/%.o:      CFLAGS += -Ibase-unit -Itests/unit
 
 # libgpiod changed its API at 2.0 (Debian 13); the version comes from pkg-config,
 # read when the object is built (after make deps has installed it).

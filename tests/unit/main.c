@@ -1,35 +1,10 @@
 #include "test.h"
 #include "tests.h"
 
-#include <stdlib.h>
-#include <string.h>
-
-int test_failures;
-
 int main(int argc, char **argv)
 {
-	int passed = 0, failed = 0;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);	/* a sanitizer abort loses nothing printed */
-
 	static const struct test_case *const suites[] = { protocol_tests, config_tests, command_tests, frame_tests,
-								   dashboard_tests, store_tests };
+							   dashboard_tests, store_tests };
 
-	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
-	for (const struct test_case *t = suites[i]; t->name; t++) {
-		int before = test_failures;
-
-		if (argc > 1 && !strstr(t->name, argv[1]))
-			continue;
-		t->fn();
-		if (test_failures == before) {
-			passed++;
-			printf("ok   %s\n", t->name);
-		} else {
-			failed++;
-			printf("FAIL %s\n", t->name);
-		}
-	}
-	printf("unit: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return test_run(suites, sizeof(suites) / sizeof(suites[0]), argc, argv);
 }

@@ -3,6 +3,7 @@
 #ifndef TEST_H
 #define TEST_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 extern int test_failures;
@@ -26,5 +27,9 @@ struct test_case {
 	const char *name;
 	void (*fn)(void);
 };
+
+/* Runs every case of the suites (only those whose name contains argv[1],
+ * when given) and prints "unit: N passed, N failed"; the exit status. */
+int test_run(const struct test_case *const *suites, size_t n, int argc, char **argv);
 
 #endif

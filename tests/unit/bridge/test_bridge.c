@@ -19,8 +19,6 @@
 #include <stdio.h>
 #include <string.h>
 
-int test_failures;
-
 static struct base B;
 static struct sockaddr_storage dev_addr;
 static const uint8_t lamp_psk[IC_KEY_LEN] = { 1, 2, 3 }, thermo_psk[IC_KEY_LEN] = { 4, 5, 6 };
@@ -449,24 +447,8 @@ static const struct test_case tests[] = {
 
 int main(int argc, char **argv)
 {
-	int passed = 0, failed = 0;
+	static const struct test_case *const suites[] = { tests };
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	log_threshold = LOG_ERR;
-	for (const struct test_case *t = tests; t->name; t++) {
-		int before = test_failures;
-
-		if (argc > 1 && !strstr(t->name, argv[1]))
-			continue;
-		t->fn();
-		if (test_failures == before) {
-			passed++;
-			printf("ok   %s\n", t->name);
-		} else {
-			failed++;
-			printf("FAIL %s\n", t->name);
-		}
-	}
-	printf("unit: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return test_run(suites, 1, argc, argv);
 }
