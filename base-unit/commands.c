@@ -147,6 +147,17 @@ out:
 	return ok;
 }
 
+bool cmd_failsafe_of(const struct ic_hello *h, const struct cmd *expired, struct cmd *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < expired->set.n; i++) {
+		int k = expired->set.values[i].index;
+		if (k < h->n_controls && h->controls[k].failsafe_ms)
+			out->set.values[out->set.n++] = (struct ic_value){ .index = (uint8_t)k, .value = h->controls[k].failsafe };
+	}
+	return out->set.n > 0;
+}
+
 bool cmd_queue_add(struct cmd_queue *q, const struct cmd *c)
 {
 	if (q->len > 0) {
@@ -185,13 +196,21 @@ bool cmd_queue_pop(struct cmd_queue *q, struct cmd *out)
 	return true;
 }
 
-bool cmd_begin(struct cmd_queue *q, uint64_t wire_id, uint64_t now, const struct cmd_timing *t)
+bool cmd_begin(struct cmd_queue *q, uint64_t wire_id, uint64_t now, const struct cmd_timing *t,
+	       const struct ic_hello *h)
 {
 	if (q->busy || !cmd_queue_pop(q, &q->inflight))
 		return false;
 	q->busy = true;
 	q->wire_id = wire_id;
-	q->deadline = now + (uint64_t)t->timeout_ms;
+	q->timeout_ms = t->timeout_ms;
+	for (int i = 0; h && i < q->inflight.set.n; i++) {
+		int k = q->inflight.set.values[i].index;
+		uint32_t fs = k < h->n_controls ? h->controls[k].failsafe_ms : 0;
+		if (fs && fs < (uint32_t)q->timeout_ms)
+			q->timeout_ms = (int)fs;
+	}
+	q->deadline = now + (uint64_t)q->timeout_ms;
 	q->rto = (uint64_t)t->retry_ms;
 	q->next_send = now + q->rto;
 	q->sends = 1;

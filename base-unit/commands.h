@@ -42,6 +42,7 @@ struct cmd_queue {
 	struct cmd inflight;
 	uint64_t wire_id;		/* the in-flight command's id on the wire */
 	uint64_t deadline, next_send, rto;	/* monotonic ms */
+	int timeout_ms;			/* the in-flight command's: shortened by its controls' failsafes */
 	unsigned sends;
 	struct cmd q[CMD_QUEUE_MAX];
 	int head, len;
@@ -61,8 +62,12 @@ enum cmd_due {
 };
 
 /* Takes the next waiting command into flight under wire_id, as sent at now.
- * False when one is in flight already or none waits. */
-bool cmd_begin(struct cmd_queue *q, uint64_t wire_id, uint64_t now, const struct cmd_timing *t);
+ * Its deadline is the shorter of timeout_ms and the failsafe time of any
+ * control it sets (h: what the device announced): past that the device has
+ * gone back to its safe value, and a late command must not undo it. False
+ * when one is in flight already or none waits. */
+bool cmd_begin(struct cmd_queue *q, uint64_t wire_id, uint64_t now, const struct cmd_timing *t,
+	       const struct ic_hello *h);
 enum cmd_due cmd_due(const struct cmd_queue *q, uint64_t now);
 void cmd_resent(struct cmd_queue *q, uint64_t now, const struct cmd_timing *t);
 /* Monotonic ms of the next retransmission or the deadline; UINT64_MAX when idle. */
@@ -71,6 +76,12 @@ uint64_t cmd_next_due(const struct cmd_queue *q);
 bool cmd_answers(const struct cmd_queue *q, uint64_t wire_id);
 /* Ends the command in flight, copied to *done to be answered. False when idle. */
 bool cmd_end(struct cmd_queue *q, struct cmd *done);
+
+/* The command that undoes an expired one on the device's failsafe controls:
+ * each of them back to its failsafe value, answering no set. False when the
+ * expired one set none. (The device may still get the expired command late,
+ * from a queue on the way; this one follows it.) */
+bool cmd_failsafe_of(const struct ic_hello *h, const struct cmd *expired, struct cmd *out);
 
 /* Adds a set behind the others. A range-only set merges into a range-only set
  * at the tail that is still waiting (newer values win, both answer together).

@@ -216,6 +216,11 @@ char *device_list_json(const struct device_table *t)
 				for (int k = 0; vals && k < c->n_values; k++)
 					cJSON_AddItemToArray(vals, cJSON_CreateString(c->values[k]));
 			}
+			if (c->failsafe_ms) {
+				cJSON *fs = cJSON_AddObjectToObject(co, "failsafe");
+				cJSON_AddItemToObject(fs, "value", control_value_json(c, c->failsafe));
+				cJSON_AddNumberToObject(fs, "after_ms", c->failsafe_ms);
+			}
 		}
 		cJSON_AddBoolToObject(o, "online", d->online);
 		add_last_seen(o, d);

@@ -95,7 +95,7 @@ static void start_next(struct base *b, struct device *d, uint64_t now)
 
 	if (d->cmds->busy)
 		return;
-	if (!cmd_begin(d->cmds, b->next_cmd_id, now, &t)) {
+	if (!cmd_begin(d->cmds, b->next_cmd_id, now, &t, &d->info->hello)) {
 		busy_remove(b, d);
 		return;
 	}
@@ -213,10 +213,20 @@ void sets_timers(struct base *b, uint64_t now)
 		char err[64];
 
 		switch (cmd_due(d->cmds, now)) {
-		case CMD_EXPIRED:
-			snprintf(err, sizeof(err), "no acknowledgement within %d ms", b->cfg.command_timeout_ms);
+		case CMD_EXPIRED: {
+			struct cmd undo;
+
+			/* Past a failsafe's time the device has gone back to its safe
+			 * value; if the expired command still reaches it (late, from a
+			 * queue on the way), the safe value follows right behind,
+			 * unless a newer set is already waiting to go. */
+			if (d->cmds->inflight.n_ids > 0 && d->cmds->len == 0 &&
+			    cmd_failsafe_of(&d->info->hello, &d->cmds->inflight, &undo))
+				cmd_queue_add(d->cmds, &undo);
+			snprintf(err, sizeof(err), "no acknowledgement within %d ms", d->cmds->timeout_ms);
 			finish(b, d, RESULT_TIMEOUT, err, now);
 			break;
+		}
 		case CMD_RESEND:
 			send_command(b, d);
 			cmd_resent(d->cmds, now, &t);

@@ -34,6 +34,17 @@ static uint16_t get_u16(const uint8_t *p)
 	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
 }
 
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static void put_u64(uint8_t *p, uint64_t v)
 {
 	for (int i = 7; i >= 0; i--, v >>= 8)
@@ -261,6 +272,7 @@ void ic_replay_commit(struct ic_replay *r, uint64_t seq)
 
 #define ENTRY_SENSOR 1
 #define ENTRY_CONTROL 2
+#define ENTRY_FAILSAFE 3	/* control u8, value f64, after_ms u32 */
 
 /* Well-formed UTF-8 (no overlongs, no surrogates), no control characters,
  * no quote or backslash: units end up inside JSON strings. */
@@ -451,6 +463,8 @@ int ic_hello_encode(uint8_t *out, size_t cap, const struct ic_hello *m)
 	out[0] = m->kind;
 	put_u16(out + 1, m->keepalive);
 	out[3] = (uint8_t)(m->n_sensors + m->n_controls);
+	for (int i = 0; i < m->n_controls; i++)
+		out[3] += m->controls[i].failsafe_ms != 0;
 	for (int i = 0; i < m->n_sensors; i++) {
 		const struct ic_sensor *s = &m->sensors[i];
 		size_t nl = strlen(s->name), ul = strlen(s->unit), el = 2 + nl + ul;
@@ -481,6 +495,22 @@ int ic_hello_encode(uint8_t *out, size_t cap, const struct ic_hello *m)
 		out[off] = ENTRY_CONTROL;
 		out[off + 1] = (uint8_t)n;
 		off += 2 + (size_t)n;
+	}
+	for (int i = 0; i < m->n_controls; i++) {
+		const struct ic_control *c = &m->controls[i];
+
+		if (!c->failsafe_ms)
+			continue;
+		if (c->failsafe_ms > IC_FAILSAFE_MAX_MS || !ic_control_value_valid(c, c->failsafe))
+			return IC_ERR_BODY;
+		if (off + 15 > cap || off + 15 > IC_BODY_MAX)
+			return IC_ERR_SPACE;
+		out[off] = ENTRY_FAILSAFE;
+		out[off + 1] = 13;
+		out[off + 2] = (uint8_t)i;
+		put_u64(out + off + 3, double_bits(c->failsafe));
+		put_u32(out + off + 11, c->failsafe_ms);
+		off += 15;
 	}
 	return (int)off;
 }
@@ -541,6 +571,21 @@ int ic_hello_decode(struct ic_hello *m, const uint8_t *in, size_t len)
 				if (strcmp(m->controls[j].name, c->name) == 0)
 					return IC_ERR_BODY;
 			m->n_controls++;
+		} else if (in[off] == ENTRY_FAILSAFE) {
+			/* of a control announced before it, once */
+			struct ic_control *c;
+			uint32_t ms;
+
+			if (el != 13 || e[0] >= m->n_controls)
+				return IC_ERR_BODY;
+			c = &m->controls[e[0]];
+			ms = get_u32(e + 9);
+			if (c->failsafe_ms || ms == 0 || ms > IC_FAILSAFE_MAX_MS)
+				return IC_ERR_BODY;
+			c->failsafe = bits_double(get_u64(e + 1));
+			c->failsafe_ms = ms;
+			if (!ic_control_value_valid(c, c->failsafe))
+				return IC_ERR_BODY;
 		}
 		off += 2 + el;
 	}

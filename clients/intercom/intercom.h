@@ -135,7 +135,14 @@ struct ic_control {
 	double min, max, step;	/* range only; step > 0 */
 	uint8_t n_values;	/* enum only */
 	char values[IC_ENUM_MAX][IC_ENUM_VALUE_MAX + 1];
+	/* The device's own safe state: when no command has set this control for
+	 * failsafe_ms (or the device lost its base unit), it returns to
+	 * failsafe by itself. failsafe_ms 0: none. */
+	uint32_t failsafe_ms;
+	double failsafe;
 };
+
+#define IC_FAILSAFE_MAX_MS 3600000u	/* an hour */
 
 struct ic_hello {
 	uint8_t kind;		/* enum ic_kind */

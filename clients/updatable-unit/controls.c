@@ -74,6 +74,28 @@ int gpio_level(double value, bool active_low)
 	return active_low ? !on : on;
 }
 
+/* "VALUE after N ms|s|min|h" */
+static bool parse_failsafe(struct ic_control *m, const char *const *a, char *err, size_t errlen)
+{
+	char *e;
+	double n = strtod(a[2], &e);
+	double scale = !strcmp(a[3], "ms") ? 1 : !strcmp(a[3], "s") ? 1000 : !strcmp(a[3], "min") ? 60000
+		     : !strcmp(a[3], "h") ? 3600000 : 0;
+
+	if (strcmp(a[1], "after") || e == a[2] || *e || !scale || !(n * scale >= 1) ||
+	    n * scale > IC_FAILSAFE_MAX_MS) {
+		snprintf(err, errlen, "'control %s failsafe' expects VALUE after N ms|s|min|h (1 ms to 1 h), e.g. "
+				      "'failsafe 0 after 300 ms'", m->name);
+		return false;
+	}
+	if (!control_value_parse(m, a[0], &m->failsafe)) {
+		snprintf(err, errlen, "'control %s' has a failsafe that is not one of its values: '%s'", m->name, a[0]);
+		return false;
+	}
+	m->failsafe_ms = (uint32_t)(n * scale);
+	return true;
+}
+
 bool control_parse(struct control *c, const struct conf_line *l, char *err, size_t errlen)
 {
 	struct ic_control *m = &c->meta;
@@ -83,7 +105,8 @@ bool control_parse(struct control *c, const struct conf_line *l, char *err, size
 	memset(c, 0, sizeof(*c));
 	if (l->argc < 4) {
 		snprintf(err, errlen, "'control' expects: control NAME switch|range MIN MAX STEP|enum VALUES "
-				      "simulated|hook PROGRAM|gpio CHIP LINE [active-low] [default VALUE]");
+				      "simulated|hook PROGRAM|gpio CHIP LINE [active-low] [default VALUE] "
+				      "[failsafe VALUE after N ms|s|min|h]");
 		return false;
 	}
 	if (!ic_name_valid(l->argv[1], strlen(l->argv[1]))) {
@@ -112,17 +135,32 @@ bool control_parse(struct control *c, const struct conf_line *l, char *err, size
 		snprintf(err, errlen, "'control %s' expects a type of switch, range or enum, got '%s'", m->name, type);
 		return false;
 	}
-	/* optional trailing "default VALUE" */
-	if (end - 2 > i && !strcmp(l->argv[end - 2], "default")) {
-		if (!control_value_parse(m, l->argv[end - 1], &c->initial)) {
-			snprintf(err, errlen, "'control %s' has a default that is not one of its values: '%s'", m->name,
-				 l->argv[end - 1]);
+	/* optional, at the end in either order: "default VALUE", "failsafe VALUE after N ms|s|min|h" */
+	c->initial = m->type == IC_RANGE ? m->min : 0;
+	for (bool have_default = false;;) {
+		if (!have_default && end - 2 > i && !strcmp(l->argv[end - 2], "default")) {
+			if (!control_value_parse(m, l->argv[end - 1], &c->initial)) {
+				snprintf(err, errlen, "'control %s' has a default that is not one of its values: '%s'",
+					 m->name, l->argv[end - 1]);
+				return false;
+			}
+			have_default = true;
+			end -= 2;
+		} else if (!m->failsafe_ms && end - 5 > i && !strcmp(l->argv[end - 5], "failsafe")) {
+			if (!parse_failsafe(m, (const char *const *)l->argv + end - 4, err, errlen))
+				return false;
+			end -= 5;
+		} else {
+			break;
+		}
+	}
+	for (int j = i; j < end; j++)
+		if (!strcmp(l->argv[j], "failsafe") || !strcmp(l->argv[j], "default")) {
+			snprintf(err, errlen, "'control %s %s' expects %s", m->name, l->argv[j],
+				 l->argv[j][0] == 'f' ? "VALUE after N ms|s|min|h (1 ms to 1 h), e.g. 'failsafe 0 after 300 ms'"
+						      : "VALUE, once");
 			return false;
 		}
-		end -= 2;
-	} else if (m->type == IC_RANGE) {
-		c->initial = m->min;
-	}
 	if (i >= end) {
 		snprintf(err, errlen, "'control %s' expects a backend: simulated, hook PROGRAM or gpio CHIP LINE", m->name);
 		return false;

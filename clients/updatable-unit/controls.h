@@ -9,6 +9,7 @@
 #include "intercom.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #define HOOK_TIMEOUT_MS 1500	/* a hook must finish well inside the base unit's 2 s deadline */
@@ -26,10 +27,12 @@ struct control {
 	bool active_low;
 	double value;			/* the current value */
 	double initial;			/* at start-up ("default VALUE") */
+	uint64_t set_at;		/* monotonic ms a command last set it (the failsafe's clock) */
 	struct gpio_out *gpio;		/* BACKEND_GPIO: the line while open */
 };
 
 /* control NAME switch|range MIN MAX STEP|enum V1,V2,... BACKEND [ARGS] [default VALUE]
+ *         [failsafe VALUE after N ms|s|min|h]
  * BACKEND: simulated | hook PROGRAM | gpio CHIP LINE [active-low] (switch only) */
 bool control_parse(struct control *c, const struct conf_line *l, char *err, size_t errlen);
 

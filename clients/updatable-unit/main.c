@@ -26,7 +26,7 @@ struct unit {
 	int n_controls;
 	struct outcome recent[RECENT_MAX];	/* ring of answered commands */
 	int n_recent, next_recent;
-	unsigned long applied, duplicates, rejected;
+	unsigned long applied, duplicates, rejected, failsafes;
 };
 
 static bool config_line(void *ctx, const struct conf_line *l, char *err, size_t errlen)
@@ -140,8 +140,46 @@ static void execute(struct unit *u, const struct ic_command *c, struct outcome *
 			log_info("command %016llx: %s refused: %s", (unsigned long long)c->id, ctl->meta.name, err);
 			return;
 		}
+		ctl->set_at = now_ms();		/* the failsafe counts from here */
 		log_debug("command %016llx: %s = %s", (unsigned long long)c->id, ctl->meta.name, text);
 	}
+}
+
+/* The device's own safe state: a control with a failsafe that no command has
+ * set for its time, or whose base unit is gone, returns to its safe value by
+ * itself and says so. Returns the ms until the next one is due. */
+static uint64_t failsafe_work(struct agent *a, uint64_t now, void *ctx)
+{
+	struct unit *u = ctx;
+	uint64_t next = UINT64_MAX;
+	bool changed = false;
+
+	for (int i = 0; i < u->n_controls; i++) {
+		struct control *c = &u->controls[i];
+		uint64_t due = c->set_at + c->meta.failsafe_ms;
+		char err[IC_ERROR_MAX + 1], text[32];
+
+		if (!c->meta.failsafe_ms || c->value == c->meta.failsafe)
+			continue;
+		if (agent_ready(a) && now < due) {
+			if (due - now < next)
+				next = due - now;
+			continue;
+		}
+		control_value_format(&c->meta, c->meta.failsafe, text, sizeof(text));
+		if (!control_apply(c, c->meta.failsafe, err, sizeof(err))) {
+			log_err("control %s: the failsafe %s was refused: %s; trying again", c->meta.name, text, err);
+			next = next < 100 ? next : 100;
+			continue;
+		}
+		log_info("control %s: failsafe %s (%s)", c->meta.name, text,
+			 agent_ready(a) ? "no command in time" : "no base unit");
+		u->failsafes++;
+		changed = true;
+	}
+	if (changed && agent_ready(a))
+		send_state(a, u);
+	return next;
 }
 
 static void on_command(struct agent *a, struct unit *u, const uint8_t *body, size_t len)
@@ -210,11 +248,11 @@ static int run(const char *path)
 	if (agent_start(&a, &u.agent, &hello, on_ready, on_message, &u) < 0)
 		goto out;
 	log_info("device %s: %d controls, base unit %s", u.agent.id, u.n_controls, u.agent.base);
-	agent_loop(&a, NULL, NULL);
+	agent_loop(&a, failsafe_work, &u);
 	ret = 0;
 out:
-	log_info("stopping: applied %lu commands, refused %lu, re-acknowledged %lu duplicates", u.applied,
-		 u.rejected, u.duplicates);
+	log_info("stopping: applied %lu commands, refused %lu, re-acknowledged %lu duplicates, %lu failsafes",
+		 u.applied, u.rejected, u.duplicates, u.failsafes);
 	for (int i = 0; i < u.n_controls; i++)
 		control_close(&u.controls[i]);
 	return ret;

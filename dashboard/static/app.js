@@ -126,7 +126,8 @@ function controlRow(dev, c, card) {
   }
   card.inputs.set(c.name, input);
   card.results.set(c.name, result);
-  return el('div', { class: 'row' }, el('span', { class: 'name' }, c.name), input, input.extra || el('span'), result);
+  const safe = c.failsafe ? el('small', { class: 'failsafe' }, ` safe ${c.failsafe.value} after ${c.failsafe.after_ms} ms`) : null;
+  return el('div', { class: 'row' }, el('span', { class: 'name' }, c.name, safe), input, input.extra || el('span'), result);
 }
 
 function sensorRow(dev, s, card) {
@@ -160,16 +161,35 @@ function drivePanel(dev, throttle, steering, card) {
     }
     return { [throttle.name]: tv, [steering.name]: sv };
   }
+  // A held control is sent again before the car's failsafe would stop it
+  // (three tries within its time, so one lost set does not stop the car);
+  // letting go, leaving the tab, closing it or losing the dashboard sends
+  // the safe value at once, and the car stops by itself if even that is lost.
+  const failsafes = [throttle, steering].map(c => c.failsafe && c.failsafe.after_ms).filter(Boolean);
+  const refreshMs = failsafes.length ? Math.max(50, Math.min(...failsafes) / 3) : 0;
+  let sentAt = 0;
+  const neutral = t => t[throttle.name] === scale(throttle, 0) && t[steering.name] === scale(steering, 0);
   function tick() {
-    const t = target();
-    if (!last || t[throttle.name] !== last[throttle.name] || t[steering.name] !== last[steering.name]) {
+    const t = target(), now = performance.now();
+    const changed = !last || t[throttle.name] !== last[throttle.name] || t[steering.name] !== last[steering.name];
+    if (changed || (refreshMs && !neutral(t) && now - sentAt >= refreshMs)) {
       last = t;
+      sentAt = now;
       send(t);                                 // newest wins: latestSender drops stale values
     }
   }
   function stop() {
     held.clear(); padHeld.clear();
-    if (last && (last[throttle.name] !== scale(throttle, 0) || last[steering.name] !== scale(steering, 0))) tick();
+    if (last && !neutral(last)) tick();
+  }
+  // The page is going away: a normal request may be cancelled, a keepalive one is not.
+  function stopNow() {
+    if (!on || !last || neutral(last)) return;
+    held.clear(); padHeld.clear();
+    last = target();
+    fetch(`/api/devices/${encodeURIComponent(dev.id)}/set`, { method: 'POST', keepalive: true,
+      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(last), credentials: 'same-origin' })
+      .catch(() => {});
   }
   // The car's own camera (a camera unit with the id DEVICE-cam) beside the controls while driving.
   const view = el('img', { class: 'cam', alt: `camera of ${dev.id}`, hidden: '' });
@@ -182,7 +202,7 @@ function drivePanel(dev, throttle, steering, card) {
     view.hidden = !on;
     if (on) view.src = `/api/devices/${encodeURIComponent(dev.id + '-cam')}/stream.mjpeg`;
     else view.removeAttribute('src');
-    if (on) { timer = setInterval(tick, 1000 / DRIVE_HZ); tick(); }
+    if (on) { timer = setInterval(tick, Math.min(1000 / DRIVE_HZ, refreshMs || Infinity)); tick(); }
     else { stop(); tick(); clearInterval(timer); last = null; }
   } }, 'Drive mode');
   const padKey = (key, label) => el('button', { type: 'button', 'data-key': key,
@@ -197,9 +217,13 @@ function drivePanel(dev, throttle, steering, card) {
   });
   window.addEventListener('keyup', e => { if (held.delete(e.key)) tick(); });
   window.addEventListener('blur', stop);
+  window.addEventListener('offline', stop);
+  window.addEventListener('pagehide', stopNow);
   document.addEventListener('visibilitychange', () => { if (document.hidden) { stop(); } });
+  card.stopDriving = stop;                     // the event stream lost: stop (connect())
   const box = el('div', { class: 'drive' }, view,
-    el('div', null, el('p', { class: 'hint' }, 'Arrow keys, the pad or a gamepad; let go and it stops.'), pad, result));
+    el('div', null, el('p', { class: 'hint' }, 'Arrow keys, the pad or a gamepad; let go and it stops.' +
+      (failsafes.length ? ` The car stops by itself ${Math.min(...failsafes)} ms after its commands stop.` : '')), pad, result));
   card.driveBox = box;
   return el('div', null, toggle, box);
 }
@@ -298,6 +322,7 @@ function connect() {
   es.addEventListener('open', () => { linkState.events = true; renderLink(); });
   es.addEventListener('error', () => {
     linkState.events = false; renderLink();
+    for (const c of cards.values()) if (c.stopDriving) c.stopDriving();
     if (es.readyState === EventSource.CLOSED) {          // e.g. the session expired
       fetch('/api/devices', { credentials: 'same-origin' }).then(r => {
         if (r.status === 401) location.href = '/login'; else setTimeout(connect, 2000);

@@ -655,7 +655,56 @@ static void test_control_values(void)
 	}
 }
 
+/* A control's failsafe travels as an entry of its own (type 3) after the
+ * controls: older base units skip it; a bad one refuses the hello. */
+static void test_failsafe_entry(void)
+{
+	struct ic_hello h = {
+		.kind = IC_KIND_UPDATABLE, .keepalive = 15, .n_controls = 2,
+		.controls = { { .name = "throttle", .type = IC_RANGE, .min = -100, .max = 100, .step = 1,
+				.failsafe = 0, .failsafe_ms = 300 },
+			      { .name = "lights", .type = IC_SWITCH } },
+	}, back, plain = h;
+	uint8_t body[IC_BODY_MAX], plain_body[IC_BODY_MAX];
+	int n, pn;
+
+	n = ic_hello_encode(body, sizeof(body), &h);
+	plain.controls[0].failsafe_ms = 0;
+	pn = ic_hello_encode(plain_body, sizeof(plain_body), &plain);
+	CHECK_EQ(n, pn + 15);			/* one 15-byte entry more, nothing else */
+	CHECK_EQ(body[3], 3);
+	CHECK(n > 0 && memcmp(body + 4, plain_body + 4, (size_t)pn - 4) == 0);
+	CHECK_EQ(ic_hello_decode(&back, body, (size_t)n), IC_OK);
+	CHECK_EQ(back.controls[0].failsafe_ms, 300);
+	CHECK(back.controls[0].failsafe == 0);
+	CHECK_EQ(back.controls[1].failsafe_ms, 0);
+	CHECK(memcmp(&back, &h, sizeof(h)) == 0);
+	/* refused: a value the control does not take, no time, too long, twice, before its control */
+	{
+		uint8_t bad[IC_BODY_MAX];
+		memcpy(bad, body, (size_t)n);
+		bad[n - 15 + 3] = 0x7f;		/* the value's high byte: far out of range */
+		CHECK_EQ(ic_hello_decode(&back, bad, (size_t)n), IC_ERR_BODY);
+		memcpy(bad, body, (size_t)n);
+		memset(bad + n - 4, 0, 4);		/* 0 ms */
+		CHECK_EQ(ic_hello_decode(&back, bad, (size_t)n), IC_ERR_BODY);
+		memcpy(bad, body, (size_t)n);
+		bad[n - 4] = 0xff;			/* more than an hour */
+		CHECK_EQ(ic_hello_decode(&back, bad, (size_t)n), IC_ERR_BODY);
+		memcpy(bad, body, (size_t)n);
+		memcpy(bad + n, body + n - 15, 15);	/* the same entry twice */
+		bad[3]++;
+		CHECK_EQ(ic_hello_decode(&back, bad, (size_t)n + 15), IC_ERR_BODY);
+		memcpy(bad, body, (size_t)n);
+		bad[n - 15 + 2] = 2;			/* a control that does not exist */
+		CHECK_EQ(ic_hello_decode(&back, bad, (size_t)n), IC_ERR_BODY);
+	}
+	h.controls[0].failsafe = 0.5;		/* not on a step */
+	CHECK_EQ(ic_hello_encode(body, sizeof(body), &h), IC_ERR_BODY);
+}
+
 const struct test_case protocol_tests[] = {
+	{ "failsafe_entry", test_failsafe_entry },
 	{ "vectors_controls", test_vectors_controls },
 	{ "control_values", test_control_values },
 	{ "aead_rfc8439", test_aead_rfc8439 },

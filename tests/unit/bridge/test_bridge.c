@@ -21,7 +21,8 @@
 
 static struct base B;
 static struct sockaddr_storage dev_addr;
-static const uint8_t lamp_psk[IC_KEY_LEN] = { 1, 2, 3 }, thermo_psk[IC_KEY_LEN] = { 4, 5, 6 };
+static const uint8_t lamp_psk[IC_KEY_LEN] = { 1, 2, 3 }, thermo_psk[IC_KEY_LEN] = { 4, 5, 6 },
+		     car_psk[IC_KEY_LEN] = { 7, 8, 9 };
 
 static void config(const char *line)
 {
@@ -54,6 +55,7 @@ static void setup(void)
 	base_config_init(&B.cfg);
 	device_line("lamp", lamp_psk);
 	device_line("thermo", thermo_psk);
+	device_line("car", car_psk);
 	config("outage_buffer 3");
 	stub_prefix = B.cfg.prefix;
 	stub_connected = true;
@@ -433,7 +435,64 @@ static void test_reset_after_restart(void)
 	teardown();
 }
 
+/* A command that sets a control with a failsafe is given up when the device
+ * has gone back to its safe value by itself: never retransmitted past it. */
+static void test_failsafe_deadline(void)
+{
+	static const struct ic_hello car_hello = {
+		.kind = IC_KIND_UPDATABLE, .keepalive = 15, .n_controls = 2,
+		.controls = { { .name = "throttle", .type = IC_RANGE, .min = -100, .max = 100, .step = 1,
+				.failsafe = 0, .failsafe_ms = 300 },
+			      { .name = "headlights", .type = IC_SWITCH } },
+	};
+	struct ic_device dv;
+	int sent;
+
+	setup();
+	hello(&dv, "car", car_psk, &car_hello);
+	device_send(&dv, IC_KEEPALIVE, NULL, 0);
+	bridge_tick(&B, stub_now);
+	CHECK(strstr(last("bridge/devices"), "\"name\":\"throttle\",\"type\":\"range\",\"min\":-100,\"max\":100,"
+					     "\"step\":1,\"failsafe\":{\"value\":0,\"after_ms\":300}") != NULL);
+	sent = stub_n_sent;
+	set("car", "{\"id\":\"f1\",\"throttle\":100}");
+	stub_now += 299;
+	bridge_timers(&B, stub_now);
+	CHECK(stub_n_sent > sent + 1);		/* retransmitted meanwhile */
+	CHECK_EQ(stub_count(topic("car/result")), 0);
+	stub_now += 1;
+	bridge_timers(&B, stub_now);
+	CHECK(strstr(last("car/result"), "\"id\":\"f1\",\"status\":\"timeout\",\"error\":\"no acknowledgement within 300 ms\"") != NULL);
+	/* then the safe value, right behind it, answering nobody */
+	{
+		struct ic_command c;
+		uint8_t body[IC_BODY_MAX];
+		size_t len;
+
+		CHECK_EQ(device_receive(&dv, body, &len), IC_COMMAND);
+		CHECK_EQ(ic_command_decode(&c, body, len), IC_OK);
+		CHECK(c.set.n == 1 && c.set.values[0].index == 0 && c.set.values[0].value == 0);
+	}
+	stub_now += 300;
+	bridge_timers(&B, stub_now);		/* it expires too, unanswered, and is not undone again */
+	CHECK_EQ(stub_count(topic("car/result")), 1);
+	sent = stub_n_sent;
+	stub_now += 1000;
+	bridge_timers(&B, stub_now);
+	CHECK_EQ(stub_n_sent, sent);		/* nothing more is sent */
+	/* a set of the headlights alone keeps the whole command_timeout_ms */
+	set("car", "{\"id\":\"f2\",\"headlights\":\"ON\"}");
+	stub_now += 1999;
+	bridge_timers(&B, stub_now);
+	CHECK_EQ(stub_count(topic("car/result")), 1);
+	stub_now += 1;
+	bridge_timers(&B, stub_now);
+	CHECK(strstr(last("car/result"), "\"id\":\"f2\",\"status\":\"timeout\",\"error\":\"no acknowledgement within 2000 ms\"") != NULL);
+	teardown();
+}
+
 static const struct test_case tests[] = {
+	{ "bridge: a failsafe control's command ends when its failsafe would", test_failsafe_deadline },
 	{ "bridge: hello -> welcome, nothing adopted yet", test_hello_welcome },
 	{ "bridge: a reading -> its state and availability, retained", test_reading_published },
 	{ "bridge: set -> command -> ack -> state, then ok", test_set_ack_ok },
