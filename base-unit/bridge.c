@@ -49,7 +49,7 @@ void bridge_mqtt_up(void *ctx)
 	publish_devices(b);
 	publish_outage(b);	/* what happened while we were away, in order */
 	for (int i = 0; i < b->table.n; i++) {
-		const struct device *d = &b->table.devices[i];
+		struct device *d = &b->table.devices[i];
 
 		discovery_publish(b->mqtt, &b->cfg, d);
 		publish_availability(b, d);

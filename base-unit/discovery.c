@@ -17,15 +17,26 @@ static void flat(char *out, size_t cap, const char *prefix)
 static cJSON *base_object(const struct base_config *c, const struct device *d, const char *node,
 			  const char *object, const char *name)
 {
-	cJSON *o = cJSON_CreateObject(), *dev;
+	cJSON *o = cJSON_CreateObject(), *dev, *avail, *a;
 	char buf[PREFIX_MAX + IC_ID_MAX + 64];
 
 	cJSON_AddStringToObject(o, "name", name);
 	snprintf(buf, sizeof(buf), "%s_%s", node, object);
 	cJSON_AddStringToObject(o, "unique_id", buf);
 	cJSON_AddStringToObject(o, "object_id", buf);
+	/* Reachable only while both say so: the device's own availability is
+	 * retained and cannot change once the base unit is gone (its last will
+	 * sets P/bridge/state offline). */
+	avail = cJSON_AddArrayToObject(o, "availability");
+	a = cJSON_CreateObject();
+	snprintf(buf, sizeof(buf), "%s/" T_BRIDGE "/" T_BRIDGE_STATE, c->prefix);
+	cJSON_AddStringToObject(a, "topic", buf);
+	cJSON_AddItemToArray(avail, a);
+	a = cJSON_CreateObject();
 	topic_build(buf, sizeof(buf), c->prefix, d->peer.id, T_AVAILABILITY);
-	cJSON_AddStringToObject(o, "availability_topic", buf);
+	cJSON_AddStringToObject(a, "topic", buf);
+	cJSON_AddItemToArray(avail, a);
+	cJSON_AddStringToObject(o, "availability_mode", "all");
 	dev = cJSON_AddObjectToObject(o, "device");
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(dev, "identifiers"), cJSON_CreateString(node));
 	cJSON_AddStringToObject(dev, "name", d->peer.id);

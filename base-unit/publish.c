@@ -39,12 +39,13 @@ void publish_outage(struct base *b)
 
 /* Every reading is worth keeping: while the broker is away, states wait in
  * the outage ring and go out in order when it is back. */
-void publish_state(struct base *b, const struct device *d)
+void publish_state(struct base *b, struct device *d)
 {
 	char *json = device_state_json(d);
 
 	if (!json)
 		return;
+	d->state_sent = now_ms();
 	if (!mqtt_connected(b->mqtt)) {
 		outage_keep(&b->outage, d->peer.id, json);
 		return;

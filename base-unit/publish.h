@@ -10,7 +10,7 @@
 
 /* Publishes json (and frees it) on P/<suffix>; NULL-safe. */
 void publish_json(struct base *b, const char *suffix, char *json, bool retain);
-void publish_state(struct base *b, const struct device *d);
+void publish_state(struct base *b, struct device *d);
 void publish_availability(struct base *b, const struct device *d);
 /* The device list is due: bridge_tick publishes it once for many changes. */
 void publish_devices_soon(struct base *b);

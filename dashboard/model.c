@@ -111,7 +111,10 @@ cJSON *model_dev_json(const struct model *m, const struct dev *d, bool with_hist
 		cJSON_AddStringToObject(o, "kind", kind);
 	else
 		cJSON_AddNullToObject(o, "kind");
-	cJSON_AddBoolToObject(o, "online", d->online);
+	/* "unknown" while the base unit (or the broker) is out of reach: the
+	 * device's own availability is then only what it was */
+	cJSON_AddBoolToObject(o, "online", m->reachable && d->online);
+	cJSON_AddStringToObject(o, "availability", !m->reachable ? "unknown" : d->online ? "online" : "offline");
 	last_seen = d->state ? cJSON_GetObjectItemCaseSensitive(d->state, "last_seen") : NULL;
 	if (!last_seen && d->info)
 		last_seen = cJSON_GetObjectItemCaseSensitive(d->info, "last_seen");
@@ -268,6 +271,6 @@ void model_count(const struct model *m, int *listed, int *online)
 	for (int i = 0; i < m->n; i++)
 		if (m->devs[i]->listed) {
 			(*listed)++;
-			*online += m->devs[i]->online;
+			*online += m->reachable && m->devs[i]->online;
 		}
 }

@@ -61,6 +61,9 @@ struct model {
 	struct id_index index;		/* id -> position in devs */
 	char *cache;			/* /api/devices, rebuilt after a change */
 	size_t cache_len;
+	/* The dashboard has the broker and the base unit is online: only then
+	 * does a device's retained availability say anything (the store sets it). */
+	bool reachable;
 };
 
 void model_free(struct model *m);

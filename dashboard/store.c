@@ -155,6 +155,17 @@ char *store_events_wait(struct store *s, uint64_t *seq, int timeout_ms, size_t *
 
 /* --- messages from the broker (MQTT thread; lock held) --- */
 
+/* Whether a device's retained availability means anything now. */
+static void reachability(struct store *s)
+{
+	bool r = s->connected && s->bridge_online;
+
+	if (r != s->model.reachable) {
+		s->model.reachable = r;
+		model_changed(&s->model);
+	}
+}
+
 static void on_bridge(struct store *s, const char *topic, const char *what, const void *payload, size_t len)
 {
 	cJSON *json, *ev;
@@ -185,6 +196,7 @@ static void on_bridge(struct store *s, const char *topic, const char *what, cons
 		}
 	} else if (!strcmp(what, T_BRIDGE_STATE)) {
 		s->bridge_online = len == sizeof(T_ONLINE) - 1 && !memcmp(payload, T_ONLINE, len);
+		reachability(s);
 		ev = cJSON_CreateObject();
 		cJSON_AddBoolToObject(ev, "online", s->bridge_online);
 		event_push(s, "bridge", ev);
@@ -288,6 +300,7 @@ void store_set_connected(struct store *s, bool up)
 
 	pthread_mutex_lock(&s->lock);
 	s->connected = up;
+	reachability(s);
 	cJSON_AddBoolToObject(ev, "connected", up);
 	event_push(s, "broker", ev);
 	pthread_mutex_unlock(&s->lock);

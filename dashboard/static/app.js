@@ -39,6 +39,7 @@ function renderLink() {
   b.textContent = !linkState.events ? 'reconnecting…' : !linkState.broker ? 'broker unreachable'
     : !linkState.bridge ? 'base unit offline' : 'live';
   b.className = 'badge' + (ok ? '' : ' off');
+  for (const card of cards.values()) if (card.dev) updateCard(card, card.dev);
 }
 
 // --- commands ---
@@ -259,10 +260,19 @@ function buildCard(dev) {
   return card;
 }
 
+// A device is reachable only while the page has its event stream, the
+// dashboard has the broker and the base unit is online: otherwise its last
+// availability is history, and the card says so and takes no commands.
+const reachable = () => linkState.events && linkState.broker && linkState.bridge;
+
 function updateCard(card, dev) {
   card.dev = dev;
-  card.badge.textContent = dev.online ? 'online' : 'offline';
-  card.badge.className = 'badge' + (dev.online ? '' : ' off');
+  const reach = reachable(), online = reach && dev.online;
+  card.badge.textContent = !reach ? 'unreachable' : online ? 'online' : 'offline';
+  card.badge.className = 'badge' + (online ? '' : ' off');
+  card.badge.title = !reach ? (linkState.bridge ? 'the dashboard has lost its link' : 'the base unit is offline') : '';
+  card.root.classList.toggle('unreachable', !reach);
+  for (const input of card.inputs.values()) input.disabled = !online;
   card.seen.textContent = ago(dev.last_seen);
   for (const [name, v] of card.values) {
     const x = dev.state?.[name];

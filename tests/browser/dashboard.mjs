@@ -2,6 +2,7 @@
 // playwright-core. Prints "ok ..." / "FAIL ..." lines for tests/integration/browser.sh.
 //   node dashboard.mjs URL USER PASSWORD OUTDIR TOKEN
 import { chromium } from 'playwright-core';
+import { execSync } from 'node:child_process';
 
 const [url, user, pass, outDir, token] = process.argv.slice(2);
 const base = url.replace(/\/$/, '');
@@ -166,6 +167,19 @@ try {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
   check('on a phone-sized screen nothing overflows sideways', overflow <= 390, `scrollWidth ${overflow}`);
   await page.screenshot({ path: `${outDir}/dashboard-phone.png`, fullPage: false });
+
+  // The base unit killed: its devices are unreachable, not "online" from a retained message.
+  await page.setViewportSize({ width: 1280, height: 1000 });
+  execSync(process.env.KILL_BASE);
+  check('the base unit killed: the devices show as unreachable within the keepalive window', await within(15000, async () =>
+    (await card('cellar-lights').locator('.badge').textContent()) === 'unreachable' &&
+    (await card('cellar-thermo').locator('.badge').textContent()) === 'unreachable'));
+  check('... and their controls take no commands', await light.isDisabled());
+  check('... and the API says their availability is unknown', await within(3000, async () => {
+    const d = await api('/api/devices/cellar-lights');
+    return d.online === false && d.availability === 'unknown';
+  }));
+  await page.screenshot({ path: `${outDir}/dashboard-unreachable.png`, fullPage: false });
 
   check('no script errors and no CSP violations', errors.length === 0, errors.slice(0, 3).join(' | '));
 

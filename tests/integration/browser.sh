@@ -32,6 +32,8 @@ check "the test's dashboard comes up" wait_until 10 tcp_listening "$PORT"
 wait_until 15 bash -c "curl -s -H 'Authorization: Bearer $DASHBOARD_TOKEN' http://localhost:$PORT/api/devices | grep -q '\"id\":\"rc-car-cam\",[^}]*\"online\":true'"
 
 rm -f "$OUT"/*.png
+# the last checks kill the demo's base unit
+export KILL_BASE="pkill -KILL -f '[b]ase-unit -c $DEMO_DIR/base-unit.conf'"
 node "$ROOT/tests/browser/dashboard.mjs" "http://localhost:$PORT/" "$DASHBOARD_USER" "$DASHBOARD_PASS" "$OUT" "$DASHBOARD_TOKEN" \
 	> "$T/browser.log" 2>&1
 while read -r verdict what; do

@@ -46,7 +46,7 @@ static void test_event_log(void)
 static void test_model(void)
 {
 	struct dash_config c = { .history = 3 };
-	struct model m = { .c = &c };
+	struct model m = { .c = &c, .reachable = true };
 	cJSON *list = cJSON_Parse("[{\"id\":\"thermo\",\"kind\":\"read\",\"online\":true,"
 				  "\"sensors\":[{\"name\":\"t\",\"unit\":\"C\"}],\"controls\":[]},{\"id\":\"BAD\"}]");
 	struct dev *d;
@@ -82,6 +82,13 @@ static void test_model(void)
 	model_count(&m, &listed, &online);
 	CHECK_EQ(listed, 1);
 	CHECK_EQ(online, 1);
+	/* with the base unit out of reach, its retained availability means nothing */
+	m.reachable = false;
+	model_changed(&m);
+	text = model_devices_text(&m, &len);
+	CHECK(text && strstr(text, "\"online\":false,\"availability\":\"unknown\""));
+	model_count(&m, &listed, &online);
+	CHECK_EQ(online, 0);
 	model_free(&m);
 }
 
@@ -98,6 +105,8 @@ static void test_store_messages(void)
 	s = store_new(&c);
 	CHECK(!store_has_device_list(s));
 	free(store_events_start(s, &seq, &len));
+	store_set_connected(s, true);
+	store_on_message(s, "home/cellar/bridge/state", "online", 6);
 	store_on_message(s, "home/cellar/bridge/devices", "[{\"id\":\"lamp\",\"kind\":\"updatable\"}]", 34);
 	store_on_message(s, "home/cellar/lamp/availability", "online", 6);
 	store_on_message(s, "home/cellar/lamp", "{\"power\":\"ON\"}", 14);
@@ -121,6 +130,10 @@ static void test_store_messages(void)
 	CHECK(text && strstr(text, "intercom_datagrams_total 5\n") && strstr(text, "intercom_devices 1\n"));
 	CHECK(text && strstr(text, "intercom_commands_total{result=\"ok\"} 3\n"));
 	CHECK(text && strstr(text, "intercom_dashboard_devices{state=\"online\"} 1\n"));
+	free(text);
+	store_on_message(s, "home/cellar/bridge/state", "offline", 7);	/* the base unit's last will */
+	text = store_device_json(s, "lamp", &len);
+	CHECK(text && strstr(text, "\"online\":false,\"availability\":\"unknown\""));
 	free(text);
 	store_stop(s);
 	CHECK(store_events_wait(s, &seq, 1000, &len, &stopped) == NULL && stopped);
