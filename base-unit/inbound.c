@@ -132,8 +132,9 @@ static void on_message(struct base *b, struct device *d, uint8_t type, const uin
 		b->m.keepalives++;
 		udp_send_session(b, d, IC_KEEPALIVE, NULL, 0);
 		/* last_seen follows keepalives too, at a rate the broker can take
-		 * for a large site */
-		if (b->cfg.last_seen_interval && mqtt_connected(b->mqtt) &&
+		 * for a large site (a state not published yet waits for the
+		 * device's first values) */
+		if (b->cfg.last_seen_interval && d->state_sent && mqtt_connected(b->mqtt) &&
 		    now_ms() - d->state_sent >= (uint64_t)b->cfg.last_seen_interval * 1000)
 			publish_state(b, d);
 		break;

@@ -1,5 +1,6 @@
 #include "http_int.h"
 #include "log.h"
+#include "util.h"
 #include "parse.h"
 
 #include <cjson/cJSON.h>
@@ -83,7 +84,7 @@ static ssize_t mjpeg_read(void *cls, uint64_t pos, char *buf, size_t max)
 		s->frame = store_frame_wait(s->h->store, s->id, &s->seq, MJPEG_REPEAT_MS, &stopped);
 		if (stopped)
 			return MHD_CONTENT_READER_END_OF_STREAM;
-		if (!s->frame && !(s->frame = store_frame_get(s->h->store, s->id, true)))
+		if (!s->frame && !(s->frame = store_frame_get(s->h->store, s->id, false)))
 			return MHD_CONTENT_READER_END_OF_STREAM;	/* the device is gone */
 		s->head_len = (size_t)snprintf(s->head, sizeof(s->head),
 					       "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %zu\r\n\r\n",
@@ -129,16 +130,37 @@ enum MHD_Result start_stream(struct http *h, struct MHD_Connection *conn, const 
 			     mjpeg ? "multipart/x-mixed-replace; boundary=frame" : "text/event-stream", false);
 }
 
+/* The newest frame, or with ?size=thumb the thumbnail (a few kB: what the
+ * overview shows). Its ETag is its generation, so a page that polls a camera
+ * gets 304 and no bytes until a new frame came; X-Frame-Age-Ms says how long
+ * ago it reached the dashboard. */
 enum MHD_Result do_snapshot(struct http *h, struct MHD_Connection *conn, const char *id)
 {
-	struct jpeg *f = store_frame_get(h->store, id, true);
+	const char *size = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "size");
+	bool thumb = size && !strcmp(size, "thumb");
+	struct jpeg *f = store_frame_get(h->store, id, thumb);
+	const char *inm = header(conn, "If-None-Match");
 	struct MHD_Response *r;
+	char etag[48], age[24];
+	unsigned status = MHD_HTTP_OK;
 
 	if (!f)
 		return send_error(h, conn, MHD_HTTP_NOT_FOUND, "no frame from this camera yet");
-	r = MHD_create_response_from_buffer(f->len, f->data, MHD_RESPMEM_MUST_COPY);
+	snprintf(etag, sizeof(etag), "\"%llu-%llu\"", (unsigned long long)f->gen, (unsigned long long)f->at_ms);
+	snprintf(age, sizeof(age), "%llu", (unsigned long long)(now_ms() - f->at_ms));
+	if (inm && !strcmp(inm, etag)) {
+		r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+		status = MHD_HTTP_NOT_MODIFIED;
+	} else {
+		r = MHD_create_response_from_buffer(f->len, f->data, MHD_RESPMEM_MUST_COPY);
+	}
 	store_frame_put(h->store, f);
-	return send_response(h, conn, MHD_HTTP_OK, r, "image/jpeg", false);
+	if (r) {
+		MHD_add_response_header(r, "ETag", etag);
+		MHD_add_response_header(r, "X-Frame-Age-Ms", age);
+		MHD_add_response_header(r, "Access-Control-Expose-Headers", "X-Frame-Age-Ms");
+	}
+	return send_response(h, conn, status, r, status == MHD_HTTP_OK ? "image/jpeg" : NULL, true);
 }
 
 /* --- routing --- */

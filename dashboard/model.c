@@ -13,6 +13,8 @@ struct jpeg *jpeg_new(const void *data, size_t len)
 	if (!j)
 		return NULL;
 	j->refs = 1;
+	j->gen = 0;
+	j->at_ms = now_ms();
 	j->len = len;
 	memcpy(j->data, data, len);
 	return j;
@@ -249,7 +251,7 @@ bool model_set_frame(struct model *m, struct dev *d, struct jpeg *f, const char 
 {
 	jpeg_unref(d->frame);
 	d->frame = f;
-	d->frame_gen++;
+	f->gen = ++d->frame_gen;
 	if (!strcmp(seen, d->frame_seen))
 		return false;
 	memcpy(d->frame_seen, seen, sizeof(d->frame_seen));
@@ -261,6 +263,7 @@ void model_set_thumbnail(struct model *m, struct dev *d, struct jpeg *f)
 {
 	jpeg_unref(d->thumb);
 	d->thumb = f;
+	f->gen = ++d->thumb_gen;
 	if (!d->frame)
 		model_changed(m);	/* "camera": true */
 }

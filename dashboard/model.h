@@ -23,6 +23,8 @@
 /* A JPEG shared by every viewer; freed with the last reference. */
 struct jpeg {
 	int refs;			/* under the store's lock */
+	uint64_t gen;			/* counts up per device and kind: an ETag */
+	uint64_t at_ms;			/* monotonic ms it reached the dashboard */
 	size_t len;
 	unsigned char data[];
 };
@@ -50,7 +52,7 @@ struct dev {
 	struct hist hist[HIST_MAX];
 	int n_hist;
 	struct jpeg *frame, *thumb;
-	uint64_t frame_gen;
+	uint64_t frame_gen, thumb_gen;
 	char frame_seen[32];		/* when the newest frame came (cameras publish no state) */
 };
 

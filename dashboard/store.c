@@ -392,14 +392,14 @@ void store_count(struct store *s, enum dash_counter c, int delta)
 
 /* --- frames --- */
 
-struct jpeg *store_frame_get(struct store *s, const char *id, bool thumbnail_ok)
+struct jpeg *store_frame_get(struct store *s, const char *id, bool thumbnail)
 {
 	struct jpeg *f = NULL;
 	struct dev *d;
 
 	pthread_mutex_lock(&s->lock);
 	if ((d = model_find(&s->model, id))) {
-		f = d->frame ? d->frame : thumbnail_ok ? d->thumb : NULL;
+		f = thumbnail ? (d->thumb ? d->thumb : d->frame) : (d->frame ? d->frame : d->thumb);
 		if (f)
 			f->refs++;
 	}

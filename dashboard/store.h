@@ -53,12 +53,12 @@ char *store_metrics_text(struct store *s, size_t *len);
 char *store_events_start(struct store *s, uint64_t *seq, size_t *len);
 char *store_events_wait(struct store *s, uint64_t *seq, int timeout_ms, size_t *len, bool *stopped);
 
-/* Frames. store_frame_get(): the newest frame of id (or, with thumbnail_ok,
- * the retained thumbnail when no frame came yet), with a reference; NULL if
- * none. store_frame_wait(): blocks up to timeout_ms for a frame newer than
+/* Frames. store_frame_get(): the newest frame of id, or its retained
+ * thumbnail when no frame came yet (with thumbnail: the thumbnail first, the
+ * frame when there is no thumbnail), with a reference; NULL if none. store_frame_wait(): blocks up to timeout_ms for a frame newer than
  * *gen; returns it with a reference (NULL on timeout, unknown device or stop;
  * *stopped tells which). */
-struct jpeg *store_frame_get(struct store *s, const char *id, bool thumbnail_ok);
+struct jpeg *store_frame_get(struct store *s, const char *id, bool thumbnail);
 struct jpeg *store_frame_wait(struct store *s, const char *id, uint64_t *gen, int timeout_ms, bool *stopped);
 void store_frame_put(struct store *s, struct jpeg *f);
 

@@ -28,6 +28,10 @@ function ago(iso) {
   return `seen ${Math.round(s / 86400)} days ago`;
 }
 
+function fmtAge(ms) {
+  return ms < 1000 ? `${Math.round(ms)} ms` : ms < 90000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60000)} min`;
+}
+
 function fmt(v) {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 10 ? 2 : 1);
   return v === undefined || v === null ? '–' : String(v);
@@ -66,7 +70,7 @@ function showResult(span, r) {
 
 // Sends the newest value of a control, at most one request in flight: a
 // slider dragged across its range costs a few sets, not one per pixel.
-function latestSender(id, resultSpan) {
+function latestSender(id, resultSpan, onRtt) {
   let pending = null, busy = false;
   return async function send(values) {
     pending = values;
@@ -77,7 +81,9 @@ function latestSender(id, resultSpan) {
       pending = null;
       resultSpan.textContent = '…';
       resultSpan.className = 'result';
-      showResult(resultSpan, await sendSet(id, v));
+      const t0 = performance.now(), r = await sendSet(id, v);
+      if (onRtt && r.status === 'ok') onRtt(performance.now() - t0);
+      showResult(resultSpan, r);
     }
     busy = false;
   };
@@ -140,19 +146,69 @@ function sensorRow(dev, s, card) {
   return el('div', { class: 'row' }, el('span', { class: 'name' }, s.name), value, el('span', { class: 'sub' }, s.unit), chart);
 }
 
+// A camera's picture, fetched as snapshots (never a held stream: a browser
+// keeps at most six connections to one host for all its tabs, and a set must
+// never wait behind pictures). Only while the picture is on screen and the
+// tab visible; small (the thumbnail) in the overview, full size once opened.
+// A frame already shown costs a 304 and no bytes (its ETag).
+const CAM_FULL_MS = 100, CAM_THUMB_MS = 2000;   // an opened camera: up to 10 pictures a second
+function cameraView(id, { full = false, onAge } = {}) {
+  const img = el('img', { class: 'cam' + (full ? ' open' : ''), alt: `camera ${id}` });
+  let visible = false, running = false, etag = '', url = '', wake = null;
+  const view = { img, full, stopped: false };
+  const nap = ms => new Promise(r => { wake = r; setTimeout(r, ms); });
+  async function loop() {
+    running = true;
+    while (visible && !document.hidden && !view.stopped) {
+      const t0 = performance.now();
+      try {
+        const res = await fetch(`/api/devices/${encodeURIComponent(id)}/snapshot.jpg${view.full ? '' : '?size=thumb'}`,
+          { credentials: 'same-origin', headers: etag ? { 'If-None-Match': etag } : {} });
+        if (res.status === 200) {
+          etag = res.headers.get('ETag') || '';
+          const next = URL.createObjectURL(await res.blob());
+          img.src = next;
+          if (url) URL.revokeObjectURL(url);
+          url = next;
+        }
+        if ((res.status === 200 || res.status === 304) && onAge)
+          onAge(Number(res.headers.get('X-Frame-Age-Ms')) + (performance.now() - t0) / 2);
+      } catch { /* the dashboard is unreachable: try again later */ }
+      await nap(view.full ? CAM_FULL_MS : CAM_THUMB_MS);
+    }
+    running = false;
+  }
+  const kick = () => { if (visible && !document.hidden && !running && !view.stopped) loop(); else if (wake) wake(); };
+  new IntersectionObserver(es => { visible = es.some(e => e.isIntersecting); kick(); }).observe(img);
+  document.addEventListener('visibilitychange', kick);
+  view.setFull = f => { view.full = f; etag = ''; img.classList.toggle('open', f); kick(); };
+  view.stop = () => { view.stopped = true; if (wake) wake(); };
+  view.start = () => { view.stopped = false; kick(); };
+  return view;
+}
+
 function drivePanel(dev, throttle, steering, card) {
   const result = el('span', { class: 'result' });
-  const send = latestSender(dev.id, result);
+  const send = latestSender(dev.id, result, ms => { rtt.textContent = `round trip ${Math.round(ms)} ms`; });
   const held = new Set();
   let on = false, last = null, timer = null, padHeld = new Set();
   const scale = (c, dir) => dir > 0 ? c.max : dir < 0 ? c.min : Math.min(Math.max(0, c.min), c.max);
   const snap = (c, v) => { const st = c.step || 1; return Math.min(c.max, Math.max(c.min, Math.round(v / st) * st)); };
 
+  // Keys ramp: a held arrow goes from nothing to full in RAMP_MS, so a tap is
+  // a little and a hold is a lot; letting go is zero at once.
+  const RAMP_MS = 600;
+  const since = new Map();                     // key -> when it went down
+  const ramp = key => since.has(key) ? Math.min(1, (performance.now() - since.get(key)) / RAMP_MS) : 0;
   function target() {
     const keys = new Set([...held, ...padHeld]);
-    let t = (keys.has('ArrowUp') ? 1 : 0) - (keys.has('ArrowDown') ? 1 : 0);
-    let s = (keys.has('ArrowRight') ? 1 : 0) - (keys.has('ArrowLeft') ? 1 : 0);
-    let tv = scale(throttle, t), sv = scale(steering, s);
+    for (const k of [...since.keys()]) if (!keys.has(k)) since.delete(k);
+    for (const k of keys) if (!since.has(k)) since.set(k, performance.now());
+    const t = (keys.has('ArrowUp') ? ramp('ArrowUp') : 0) - (keys.has('ArrowDown') ? ramp('ArrowDown') : 0);
+    const s = (keys.has('ArrowRight') ? ramp('ArrowRight') : 0) - (keys.has('ArrowLeft') ? ramp('ArrowLeft') : 0);
+    let tv = snap(throttle, t > 0 ? t * throttle.max : -t * throttle.min), sv = snap(steering, s > 0 ? s * steering.max : -s * steering.min);
+    if (t === 0) tv = scale(throttle, 0);
+    if (s === 0) sv = scale(steering, 0);
     const pads = navigator.getGamepads ? [...navigator.getGamepads()].filter(Boolean) : [];
     if (pads.length && !keys.size) {           // left stick: x steers, y (up is negative) drives
       const [x, y] = pads[0].axes;
@@ -193,16 +249,19 @@ function drivePanel(dev, throttle, steering, card) {
       .catch(() => {});
   }
   // The car's own camera (a camera unit with the id DEVICE-cam) beside the controls while driving.
-  const view = el('img', { class: 'cam', alt: `camera of ${dev.id}`, hidden: '' });
-  view.addEventListener('error', () => { view.hidden = true; });
+  const rtt = el('span', { class: 'sub' }), age = el('span', { class: 'sub' });
+  const camView = cameraView(dev.id + '-cam', { full: true, onAge: ms => { age.textContent = `picture ${fmtAge(ms)} old`; } });
+  camView.stop();
+  const view = camView.img;
+  view.hidden = true;
+  view.alt = `camera of ${dev.id}`;
   const toggle = el('button', { type: 'button', 'aria-pressed': 'false', onclick: () => {
     on = !on;
     toggle.setAttribute('aria-pressed', String(on));
     box.classList.toggle('on', on);
     pad.hidden = !on;
     view.hidden = !on;
-    if (on) view.src = `/api/devices/${encodeURIComponent(dev.id + '-cam')}/stream.mjpeg`;
-    else view.removeAttribute('src');
+    if (on) camView.start(); else camView.stop();
     if (on) { timer = setInterval(tick, Math.min(1000 / DRIVE_HZ, refreshMs || Infinity)); tick(); }
     else { stop(); tick(); clearInterval(timer); last = null; }
   } }, 'Drive mode');
@@ -223,8 +282,9 @@ function drivePanel(dev, throttle, steering, card) {
   document.addEventListener('visibilitychange', () => { if (document.hidden) { stop(); } });
   card.stopDriving = stop;                     // the event stream lost: stop (connect())
   const box = el('div', { class: 'drive' }, view,
-    el('div', null, el('p', { class: 'hint' }, 'Arrow keys, the pad or a gamepad; let go and it stops.' +
-      (failsafes.length ? ` The car stops by itself ${Math.min(...failsafes)} ms after its commands stop.` : '')), pad, result));
+    el('div', null, el('p', { class: 'hint' }, 'Arrow keys (they ramp up), the pad or a gamepad; let go and it stops.' +
+      (failsafes.length ? ` The car stops by itself ${Math.min(...failsafes)} ms after its commands stop.` : '')), pad, result,
+      el('div', { class: 'camrow' }, rtt, age)));
   card.driveBox = box;
   return el('div', null, toggle, box);
 }
@@ -247,11 +307,19 @@ function buildCard(dev) {
   const steering = controls.find(c => c.name === 'steering' && c.type === 'range');
   for (const c of controls) root.append(controlRow(dev, c, card));
   if (dev.camera) {
-    const img = el('img', { class: 'cam', alt: `camera ${dev.id}`, src: `/api/devices/${encodeURIComponent(dev.id)}/stream.mjpeg` });
+    const age = el('span', { class: 'sub age' });
+    const view = cameraView(dev.id, { onAge: ms => { age.textContent = `picture ${fmtAge(ms)} old`; } });
+    const open = el('button', { type: 'button', 'aria-pressed': 'false', onclick: () => {
+      view.setFull(!view.full);
+      open.setAttribute('aria-pressed', String(view.full));
+      open.textContent = view.full ? 'Small' : 'Open';
+    } }, 'Open');
+    view.img.addEventListener('click', () => open.click());
+    view.img.addEventListener('dblclick', () => view.img.requestFullscreen?.().catch(() => {}));
     const snap = el('a', { href: `/api/devices/${encodeURIComponent(dev.id)}/snapshot.jpg`, download: `${dev.id}.jpg` },
       el('button', { type: 'button', tabindex: '-1' }, 'Snapshot'));
-    card.cam = img;
-    root.append(img, el('div', { class: 'camrow' }, snap));
+    card.cam = view.img;
+    root.append(view.img, el('div', { class: 'camrow' }, open, snap, age));
   }
   if (throttle && steering) {
     root.classList.add('wide');
@@ -327,42 +395,80 @@ function onState(id, state) {
   updateCard(card, card.dev);
 }
 
+// What the event stream says, wherever it comes from (this tab's own stream
+// or another tab's, below).
+const handlers = {
+  link: d => {
+    linkState.events = d.events;
+    renderLink();
+    if (!d.events) for (const c of cards.values()) if (c.stopDriving) c.stopDriving();
+  },
+  snapshot: d => {
+    linkState = { broker: d.broker, bridge: d.bridge, events: true };
+    renderLink();
+    render(d.devices);
+  },
+  devices: d => render(d.devices),
+  state: d => onState(d.id, d.state),
+  availability: d => {
+    const card = cards.get(d.id);
+    if (card) updateCard(card, { ...card.dev, online: d.online });
+  },
+  result: d => {
+    const card = cards.get(d.device);
+    if (!card || !d.result || String(d.result.id || '').startsWith('dash-')) return;   // ours arrive as HTTP answers
+    for (const span of card.results.values()) showResult(span, d.result);
+  },
+  seen: d => {                                 // a camera's newest frame
+    const card = cards.get(d.id);
+    if (card) card.dev = { ...card.dev, last_seen: d.last_seen };
+  },
+  bridge: d => { linkState.bridge = d.online; renderLink(); },
+  broker: d => { linkState.broker = d.connected; renderLink(); },
+};
+
+// One event stream for all of this browser's tabs: a browser keeps at most
+// six connections to one host, and five tabs each holding a stream would
+// leave a set nothing to go on. The tab that holds the lock opens the stream
+// and passes every event on over a BroadcastChannel; when it closes, another
+// tab gets the lock and opens its own. A new tab asks for the current state.
+const bus = 'BroadcastChannel' in window ? new BroadcastChannel('intercom-events') : null;
+let leader = !(bus && navigator.locks);
+
 function connect() {
   const es = new EventSource('/api/events');
-  es.addEventListener('open', () => { linkState.events = true; renderLink(); });
+  const relay = (type, data) => {
+    handlers[type](data);
+    if (bus) bus.postMessage({ type, data });
+  };
+  es.addEventListener('open', () => relay('link', { events: true }));
   es.addEventListener('error', () => {
-    linkState.events = false; renderLink();
-    for (const c of cards.values()) if (c.stopDriving) c.stopDriving();
+    relay('link', { events: false });
     if (es.readyState === EventSource.CLOSED) {          // e.g. the session expired
       fetch('/api/devices', { credentials: 'same-origin' }).then(r => {
         if (r.status === 401) location.href = '/login'; else setTimeout(connect, 2000);
       }, () => setTimeout(connect, 2000));
     }
   });
-  es.addEventListener('snapshot', e => {
-    const d = JSON.parse(e.data);
-    linkState = { broker: d.broker, bridge: d.bridge, events: true };
-    renderLink();
-    render(d.devices);
-  });
-  es.addEventListener('devices', e => render(JSON.parse(e.data).devices));
-  es.addEventListener('state', e => { const d = JSON.parse(e.data); onState(d.id, d.state); });
-  es.addEventListener('availability', e => {
-    const d = JSON.parse(e.data), card = cards.get(d.id);
-    if (card) updateCard(card, { ...card.dev, online: d.online });
-  });
-  es.addEventListener('result', e => {
-    const d = JSON.parse(e.data), card = cards.get(d.device);
-    if (!card || !d.result || String(d.result.id || '').startsWith('dash-')) return;   // ours arrive as HTTP answers
-    for (const span of card.results.values()) showResult(span, d.result);
-  });
-  es.addEventListener('seen', e => {          // a camera's newest frame
-    const d = JSON.parse(e.data), card = cards.get(d.id);
-    if (card) card.dev = { ...card.dev, last_seen: d.last_seen };
-  });
-  es.addEventListener('bridge', e => { linkState.bridge = JSON.parse(e.data).online; renderLink(); });
-  es.addEventListener('broker', e => { linkState.broker = JSON.parse(e.data).connected; renderLink(); });
+  for (const type of Object.keys(handlers))
+    if (type !== 'link') es.addEventListener(type, e => relay(type, JSON.parse(e.data)));
+}
+
+if (bus) bus.onmessage = m => {
+  const { type, data } = m.data || {};
+  if (leader) {
+    if (type === 'want-snapshot')
+      bus.postMessage({ type: 'snapshot', data: { broker: linkState.broker, bridge: linkState.bridge,
+        devices: [...cards.values()].map(c => c.dev).filter(Boolean) } });
+  } else if (handlers[type]) {
+    handlers[type](data);
+  }
+};
+if (leader) {
+  connect();
+} else {
+  navigator.locks.request('intercom-events', () => new Promise(() => { leader = true; connect(); }));
+  bus.postMessage({ type: 'want-snapshot' });
 }
 
 setInterval(() => { for (const card of cards.values()) if (card.dev) card.seen.textContent = ago(card.dev.last_seen); }, 1000);
-connect();
