@@ -34,7 +34,7 @@ CAM_SRC     := $(wildcard clients/camera-unit/*.c)
 DASH_SRC    := $(wildcard dashboard/*.c)
 UNIT_SRC    := $(wildcard tests/unit/*.c) base-unit/config.c base-unit/commands.c base-unit/frames.c \
                clients/updatable-unit/controls.c clients/updatable-unit/gpio.c base-unit/outage.c \
-               dashboard/parse.c dashboard/auth.c dashboard/settings.c dashboard/store.c dashboard/model.c dashboard/events.c dashboard/metrics.c
+               dashboard/parse.c dashboard/auth.c dashboard/settings.c dashboard/store.c dashboard/store_messages.c dashboard/model.c dashboard/events.c dashboard/metrics.c
 
 # The bridge tests: the base unit's own files but its loop, its MQTT session
 # and its UDP sockets, with tests/unit/bridge/stubs.c in their place.
@@ -162,7 +162,7 @@ fuzz: deps
 	$(Q)clang $(FUZZ_CFLAGS) -Ibase-unit -o $(BUILD)/fuzz/fuzz-frames tests/fuzz/fuzz_frames.c \
 	   base-unit/frames.c $(LIB_IC_SRC) $(CRYPTO_LIBS) -lturbojpeg -lm
 	$(Q)clang $(FUZZ_CFLAGS) -Idashboard -DDASHBOARD_STATIC_DIR='"."' -o $(BUILD)/fuzz/fuzz-http tests/fuzz/fuzz_http.c \
-	   dashboard/parse.c dashboard/store.c dashboard/model.c dashboard/events.c dashboard/metrics.c dashboard/settings.c $(filter-out %/mqttlink.c,$(LIB_COM_SRC)) $(LIB_IC_SRC) $(CRYPTO_LIBS) -lcjson -lpthread -lm
+	   dashboard/parse.c dashboard/store.c dashboard/store_messages.c dashboard/model.c dashboard/events.c dashboard/metrics.c dashboard/settings.c $(filter-out %/mqttlink.c,$(LIB_COM_SRC)) $(LIB_IC_SRC) $(CRYPTO_LIBS) -lcjson -lpthread -lm
 	@mkdir -p $(BUILD)/fuzz/corpus-set $(BUILD)/fuzz/corpus-frames $(BUILD)/fuzz/corpus-http
 	@echo "fuzzing the datagram path for $(FUZZ_SECONDS) s"
 	$(Q)$(BUILD)/fuzz/fuzz-datagram -max_total_time=$(FUZZ_SECONDS) -max_len=1400 -print_final_stats=1 \

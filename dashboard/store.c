@@ -1,7 +1,5 @@
-#include "store.h"
-#include "events.h"
+#include "store_int.h"
 #include "log.h"
-#include "model.h"
 #include "util.h"
 
 #include <errno.h>
@@ -10,26 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-struct waiter {
-	struct waiter *next;
-	char device[DEVICE_ID_MAX + 1];
-	char id[80];
-	char *result;
-};
-
-struct store {
-	const struct dash_config *c;
-	pthread_mutex_t lock;
-	pthread_cond_t events_cv, frames_cv, results_cv;
-	bool stopped, connected, bridge_online;
-	bool have_devices;		/* P/bridge/devices has arrived at least once */
-	struct model model;
-	struct event_log events;
-	cJSON *metrics;			/* P/bridge/metrics */
-	struct waiter *waiters;
-	int counters[DASH_COUNTERS];
-};
 
 static void cond_init_monotonic(pthread_cond_t *cv)
 {
@@ -89,7 +67,7 @@ void store_stop(struct store *s)
 
 /* --- events (lock held) --- */
 
-static void event_push(struct store *s, const char *type, cJSON *data)
+void store_event_push(struct store *s, const char *type, cJSON *data)
 {
 	char *json = cJSON_PrintUnformatted(data);
 
@@ -99,7 +77,7 @@ static void event_push(struct store *s, const char *type, cJSON *data)
 	free(json);
 }
 
-static cJSON *id_object(const char *id)
+cJSON *store_id_object(const char *id)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", id);
@@ -153,10 +131,8 @@ char *store_events_wait(struct store *s, uint64_t *seq, int timeout_ms, size_t *
 	return text;
 }
 
-/* --- messages from the broker (MQTT thread; lock held) --- */
-
 /* Whether a device's retained availability means anything now. */
-static void reachability(struct store *s)
+void store_reachability(struct store *s)
 {
 	bool r = s->connected && s->bridge_online;
 
@@ -164,132 +140,6 @@ static void reachability(struct store *s)
 		s->model.reachable = r;
 		model_changed(&s->model);
 	}
-}
-
-static void on_bridge(struct store *s, const char *topic, const char *what, const void *payload, size_t len)
-{
-	cJSON *json, *ev;
-
-	if (!strcmp(what, T_BRIDGE_DEVICES)) {
-		json = cJSON_ParseWithLength(payload, len);
-		if (cJSON_IsArray(json)) {
-			size_t n;
-			const char *text;
-
-			model_set_list(&s->model, json);
-			s->have_devices = true;
-			text = model_devices_text(&s->model, &n);
-			ev = cJSON_CreateObject();
-			cJSON_AddItemToObject(ev, "devices", text ? cJSON_Parse(text) : cJSON_CreateArray());
-			event_push(s, "devices", ev);
-		} else {
-			log_warn("mqtt: %s is not a JSON array; ignored", topic);
-		}
-		cJSON_Delete(json);
-	} else if (!strcmp(what, T_BRIDGE_METRICS)) {
-		json = cJSON_ParseWithLength(payload, len);
-		if (cJSON_IsObject(json)) {
-			cJSON_Delete(s->metrics);
-			s->metrics = json;
-		} else {
-			cJSON_Delete(json);
-		}
-	} else if (!strcmp(what, T_BRIDGE_STATE)) {
-		s->bridge_online = len == sizeof(T_ONLINE) - 1 && !memcmp(payload, T_ONLINE, len);
-		reachability(s);
-		ev = cJSON_CreateObject();
-		cJSON_AddBoolToObject(ev, "online", s->bridge_online);
-		event_push(s, "bridge", ev);
-	}
-}
-
-static void on_result(struct store *s, const char *device, cJSON *result)
-{
-	const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(result, "id"));
-	cJSON *ev;
-
-	for (struct waiter *w = s->waiters; w && id; w = w->next)
-		if (!w->result && !strcmp(w->id, id) && !strcmp(w->device, device)) {
-			w->result = cJSON_PrintUnformatted(result);
-			pthread_cond_broadcast(&s->results_cv);
-		}
-	ev = cJSON_CreateObject();
-	cJSON_AddStringToObject(ev, "device", device);
-	cJSON_AddItemToObject(ev, "result", cJSON_Duplicate(result, true));
-	event_push(s, "result", ev);
-}
-
-static bool looks_like_jpeg(const unsigned char *p, size_t len)
-{
-	return len >= 4 && p[0] == 0xFF && p[1] == 0xD8 && p[len - 2] == 0xFF && p[len - 1] == 0xD9;
-}
-
-static void on_frame(struct store *s, struct dev *d, bool full, const void *payload, size_t len)
-{
-	struct jpeg *f;
-	char seen[32];
-
-	if (!looks_like_jpeg(payload, len) || !(f = jpeg_new(payload, len)))
-		return;
-	if (!full) {
-		model_set_thumbnail(&s->model, d, f);
-		return;
-	}
-	iso8601(seen, wall_ms());
-	if (model_set_frame(&s->model, d, f, seen)) {	/* at most once a second */
-		cJSON *ev = id_object(d->id);
-		cJSON_AddStringToObject(ev, "last_seen", seen);
-		event_push(s, "seen", ev);
-	}
-	pthread_cond_broadcast(&s->frames_cv);
-}
-
-static void on_device(struct store *s, const char *topic, struct dev *d, const char *what, const void *payload,
-		      size_t len)
-{
-	cJSON *json, *ev;
-
-	if (!*what) {
-		json = cJSON_ParseWithLength(payload, len);
-		if (cJSON_IsObject(json)) {
-			model_set_state(&s->model, d, json);
-			ev = id_object(d->id);
-			cJSON_AddItemToObject(ev, "state", cJSON_Duplicate(json, true));
-			event_push(s, "state", ev);
-		} else {
-			log_warn("mqtt: %s is not a JSON object; ignored", topic);
-			cJSON_Delete(json);
-		}
-	} else if (!strcmp(what, T_AVAILABILITY)) {
-		d->online = len == sizeof(T_ONLINE) - 1 && !memcmp(payload, T_ONLINE, len);
-		model_changed(&s->model);
-		ev = id_object(d->id);
-		cJSON_AddBoolToObject(ev, "online", d->online);
-		event_push(s, "availability", ev);
-	} else if (!strcmp(what, T_RESULT)) {
-		json = cJSON_ParseWithLength(payload, len);
-		if (cJSON_IsObject(json))
-			on_result(s, d->id, json);
-		cJSON_Delete(json);
-	} else if (!strcmp(what, T_CAMERA) || !strcmp(what, T_THUMBNAIL)) {
-		on_frame(s, d, what[0] == 'c', payload, len);
-	}
-}
-
-void store_on_message(struct store *s, const char *topic, const void *payload, size_t len)
-{
-	char id[DEVICE_ID_MAX + 1];
-	const char *what;
-	struct dev *d;
-
-	if (!topic_split(topic, s->c->prefix, id, &what))
-		return;
-	pthread_mutex_lock(&s->lock);
-	if (!strcmp(id, T_BRIDGE))
-		on_bridge(s, topic, what, payload, len);
-	else if (strcmp(what, T_SET) && strcmp(what, T_GET) && (d = model_get(&s->model, id)))
-		on_device(s, topic, d, what, payload, len);
-	pthread_mutex_unlock(&s->lock);
 }
 
 /* --- what the HTTP side asks --- */
@@ -300,9 +150,9 @@ void store_set_connected(struct store *s, bool up)
 
 	pthread_mutex_lock(&s->lock);
 	s->connected = up;
-	reachability(s);
+	store_reachability(s);
 	cJSON_AddBoolToObject(ev, "connected", up);
-	event_push(s, "broker", ev);
+	store_event_push(s, "broker", ev);
 	pthread_mutex_unlock(&s->lock);
 }
 

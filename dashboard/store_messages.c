@@ -1,0 +1,136 @@
+#include "store_int.h"
+#include "log.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Messages from the broker, on the MQTT thread: each under the store's lock. */
+
+static void on_bridge(struct store *s, const char *topic, const char *what, const void *payload, size_t len)
+{
+	cJSON *json, *ev;
+
+	if (!strcmp(what, T_BRIDGE_DEVICES)) {
+		json = cJSON_ParseWithLength(payload, len);
+		if (cJSON_IsArray(json)) {
+			size_t n;
+			const char *text;
+
+			model_set_list(&s->model, json);
+			s->have_devices = true;
+			text = model_devices_text(&s->model, &n);
+			ev = cJSON_CreateObject();
+			cJSON_AddItemToObject(ev, "devices", text ? cJSON_Parse(text) : cJSON_CreateArray());
+			store_event_push(s, "devices", ev);
+		} else {
+			log_warn("mqtt: %s is not a JSON array; ignored", topic);
+		}
+		cJSON_Delete(json);
+	} else if (!strcmp(what, T_BRIDGE_METRICS)) {
+		json = cJSON_ParseWithLength(payload, len);
+		if (cJSON_IsObject(json)) {
+			cJSON_Delete(s->metrics);
+			s->metrics = json;
+		} else {
+			cJSON_Delete(json);
+		}
+	} else if (!strcmp(what, T_BRIDGE_STATE)) {
+		s->bridge_online = len == sizeof(T_ONLINE) - 1 && !memcmp(payload, T_ONLINE, len);
+		store_reachability(s);
+		ev = cJSON_CreateObject();
+		cJSON_AddBoolToObject(ev, "online", s->bridge_online);
+		store_event_push(s, "bridge", ev);
+	}
+}
+
+static void on_result(struct store *s, const char *device, cJSON *result)
+{
+	const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(result, "id"));
+	cJSON *ev;
+
+	for (struct waiter *w = s->waiters; w && id; w = w->next)
+		if (!w->result && !strcmp(w->id, id) && !strcmp(w->device, device)) {
+			w->result = cJSON_PrintUnformatted(result);
+			pthread_cond_broadcast(&s->results_cv);
+		}
+	ev = cJSON_CreateObject();
+	cJSON_AddStringToObject(ev, "device", device);
+	cJSON_AddItemToObject(ev, "result", cJSON_Duplicate(result, true));
+	store_event_push(s, "result", ev);
+}
+
+static bool looks_like_jpeg(const unsigned char *p, size_t len)
+{
+	return len >= 4 && p[0] == 0xFF && p[1] == 0xD8 && p[len - 2] == 0xFF && p[len - 1] == 0xD9;
+}
+
+static void on_frame(struct store *s, struct dev *d, bool full, const void *payload, size_t len)
+{
+	struct jpeg *f;
+	char seen[32];
+
+	if (!looks_like_jpeg(payload, len) || !(f = jpeg_new(payload, len)))
+		return;
+	if (!full) {
+		model_set_thumbnail(&s->model, d, f);
+		return;
+	}
+	iso8601(seen, wall_ms());
+	if (model_set_frame(&s->model, d, f, seen)) {	/* at most once a second */
+		cJSON *ev = store_id_object(d->id);
+		cJSON_AddStringToObject(ev, "last_seen", seen);
+		store_event_push(s, "seen", ev);
+	}
+	pthread_cond_broadcast(&s->frames_cv);
+}
+
+static void on_device(struct store *s, const char *topic, struct dev *d, const char *what, const void *payload,
+		      size_t len)
+{
+	cJSON *json, *ev;
+
+	if (!*what) {
+		json = cJSON_ParseWithLength(payload, len);
+		if (cJSON_IsObject(json)) {
+			model_set_state(&s->model, d, json);
+			ev = store_id_object(d->id);
+			cJSON_AddItemToObject(ev, "state", cJSON_Duplicate(json, true));
+			store_event_push(s, "state", ev);
+		} else {
+			log_warn("mqtt: %s is not a JSON object; ignored", topic);
+			cJSON_Delete(json);
+		}
+	} else if (!strcmp(what, T_AVAILABILITY)) {
+		d->online = len == sizeof(T_ONLINE) - 1 && !memcmp(payload, T_ONLINE, len);
+		model_changed(&s->model);
+		ev = store_id_object(d->id);
+		cJSON_AddBoolToObject(ev, "online", d->online);
+		store_event_push(s, "availability", ev);
+	} else if (!strcmp(what, T_RESULT)) {
+		json = cJSON_ParseWithLength(payload, len);
+		if (cJSON_IsObject(json))
+			on_result(s, d->id, json);
+		cJSON_Delete(json);
+	} else if (!strcmp(what, T_CAMERA) || !strcmp(what, T_THUMBNAIL)) {
+		on_frame(s, d, what[0] == 'c', payload, len);
+	}
+}
+
+void store_on_message(struct store *s, const char *topic, const void *payload, size_t len)
+{
+	char id[DEVICE_ID_MAX + 1];
+	const char *what;
+	struct dev *d;
+
+	if (!topic_split(topic, s->c->prefix, id, &what))
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (!strcmp(id, T_BRIDGE))
+		on_bridge(s, topic, what, payload, len);
+	else if (strcmp(what, T_SET) && strcmp(what, T_GET) && (d = model_get(&s->model, id)))
+		on_device(s, topic, d, what, payload, len);
+	pthread_mutex_unlock(&s->lock);
+}
