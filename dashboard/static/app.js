@@ -219,11 +219,11 @@ function drivePanel(dev, throttle, steering, card) {
     return { [throttle.name]: tv, [steering.name]: sv };
   }
   // A held control is sent again before the car's failsafe would stop it
-  // (three tries within its time, so one lost set does not stop the car);
+  // (five tries within its time, so one lost set does not stop the car);
   // letting go, leaving the tab, closing it or losing the dashboard sends
   // the safe value at once, and the car stops by itself if even that is lost.
   const failsafes = [throttle, steering].map(c => c.failsafe && c.failsafe.after_ms).filter(Boolean);
-  const refreshMs = failsafes.length ? Math.max(50, Math.min(...failsafes) / 3) : 0;
+  const refreshMs = failsafes.length ? Math.max(50, Math.min(...failsafes) / 5) : 0;
   let sentAt = 0;
   const neutral = t => t[throttle.name] === scale(throttle, 0) && t[steering.name] === scale(steering, 0);
   function tick() {
@@ -262,6 +262,7 @@ function drivePanel(dev, throttle, steering, card) {
     pad.hidden = !on;
     view.hidden = !on;
     if (on) camView.start(); else camView.stop();
+    if (on) box.scrollIntoView({ block: 'nearest' });   // picture and pad in view (a phone held sideways)
     if (on) { timer = setInterval(tick, Math.min(1000 / DRIVE_HZ, refreshMs || Infinity)); tick(); }
     else { stop(); tick(); clearInterval(timer); last = null; }
   } }, 'Drive mode');

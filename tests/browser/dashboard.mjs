@@ -224,6 +224,50 @@ try {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
   check('on a phone-sized screen nothing overflows sideways', overflow <= 390, `scrollWidth ${overflow}`);
   await page.screenshot({ path: `${outDir}/dashboard-phone.png`, fullPage: false });
+  // A phone held sideways, driving: the car's picture and the pad both on screen.
+  await page.setViewportSize({ width: 844, height: 390 });
+  {
+    const car3 = card('rc-car'), toggle = car3.locator('button', { hasText: 'Drive mode' });
+    if ((await toggle.getAttribute('aria-pressed')) !== 'true') await toggle.click();
+    await page.waitForTimeout(500);
+    const top = (await page.locator('header').boundingBox()).height;   // the header stays on top
+    const inView = async (loc, minW, minH) => {
+      const b = await loc.boundingBox();
+      return b && b.width >= minW && b.height >= minH && b.y >= top - 1 && b.y + b.height <= 391 && b.x >= 0 && b.x + b.width <= 845;   // (1 px: subpixel layout)
+    };
+    check('a phone held sideways: the car\'s picture (at least 320 x 200) and the pad fit on the screen together',
+      await within(3000, async () => await inView(car3.locator('.drive img.cam'), 320, 200) &&
+        await inView(car3.locator('.pad'), 100, 100)),
+      JSON.stringify([await car3.locator('.drive img.cam').boundingBox(), await car3.locator('.pad').boundingBox()]));
+    await page.screenshot({ path: `${outDir}/dashboard-phone-landscape.png`, fullPage: false });
+    await toggle.click();
+  }
+
+  // The dashboard killed while driving (the demo's own, in a browser context of
+  // its own): the car stops by itself, as the broker sees it.
+  {
+    const ctx2 = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    const p2 = await ctx2.newPage();
+    const demo = process.env.DEMO_DASH_URL.replace(/\/$/, '');
+    await p2.goto(demo + '/login');
+    await p2.fill('input[name=user]', user);
+    await p2.fill('input[name=password]', pass);
+    await Promise.all([p2.waitForURL(demo + '/'), p2.click('button[type=submit]')]);
+    await p2.locator('section.card[data-device="rc-car"] button', { hasText: 'Drive mode' }).click();
+    const mqttThrottle = () => JSON.parse(execSync(process.env.MQTT_READ, { encoding: 'utf8' })).throttle;
+    await p2.bringToFront();
+    const drove = await holdUp(p2);
+    check('driving on the demo\'s dashboard', drove);
+    execSync(process.env.KILL_DEMO_DASH);
+    const t0 = Date.now();
+    let ms = -1;
+    while (drove && Date.now() - t0 < 3000) {
+      if (mqttThrottle() === 0) { ms = Date.now() - t0; break; }
+      await sleep(20);
+    }
+    check('the dashboard killed while driving: the car\'s throttle at the broker is 0 within 500 ms', ms >= 0 && ms <= 500, `${ms} ms`);
+    await ctx2.close();
+  }
 
   // The base unit killed: its devices are unreachable, not "online" from a retained message.
   await page.setViewportSize({ width: 1280, height: 1000 });

@@ -32,6 +32,9 @@ check "the test's dashboard comes up" wait_until 10 tcp_listening "$PORT"
 wait_until 15 bash -c "curl -s -H 'Authorization: Bearer $DASHBOARD_TOKEN' http://localhost:$PORT/api/devices | grep -q '\"id\":\"rc-car-cam\",[^}]*\"online\":true'"
 
 rm -f "$OUT"/*.png
+# driving on the demo's own dashboard, which is then killed; the car's throttle read at the broker
+export DEMO_DASH_URL=$DASHBOARD_URL KILL_DEMO_DASH="pkill -KILL -f '[d]ashboard -c $DEMO_DIR/dashboard.conf'"
+export MQTT_READ="mosquitto_sub -h localhost -p $MQTT_PORT --cafile $MQTT_CAFILE -u $MQTT_USER -P $MQTT_PASS -t $PREFIX/rc-car -C 1 -W 2"
 # the last checks kill the demo's base unit
 export KILL_BASE="pkill -KILL -f '[b]ase-unit -c $DEMO_DIR/base-unit.conf'"
 node "$ROOT/tests/browser/dashboard.mjs" "http://localhost:$PORT/" "$DASHBOARD_USER" "$DASHBOARD_PASS" "$OUT" "$DASHBOARD_TOKEN" \
