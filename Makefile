@@ -100,6 +100,11 @@ $(BUILD)/obj/tests/unit/bridge/%.o:      CFLAGS += -Ibase-unit -Itests/unit
 GPIOD_MAJOR = $(firstword $(subst ., ,$(shell pkg-config --modversion libgpiod 2>/dev/null)))
 $(BUILD)/obj/clients/updatable-unit/gpio.o: CFLAGS += $(if $(filter-out 0 1,$(GPIOD_MAJOR)),-DGPIOD_API_V2)
 
+# One version, from the VERSION file, compiled into one object.
+VERSION := $(shell cat VERSION)
+$(BUILD)/obj/clients/common/version.o: CFLAGS += -DINTERCOM_VERSION='"$(VERSION)"'
+$(BUILD)/obj/clients/common/version.o: VERSION
+
 # The dashboard serves its files from the source tree unless its config says otherwise.
 $(BUILD)/obj/dashboard/settings.o: CFLAGS += -DDASHBOARD_STATIC_DIR='"$(abspath dashboard/static)"'
 

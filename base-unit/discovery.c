@@ -1,4 +1,5 @@
 #include "discovery.h"
+#include "cmdline.h"
 #include "topics.h"
 
 #include <cjson/cJSON.h>
@@ -41,6 +42,7 @@ static cJSON *base_object(const struct base_config *c, const struct device *d, c
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(dev, "identifiers"), cJSON_CreateString(node));
 	cJSON_AddStringToObject(dev, "name", d->peer.id);
 	cJSON_AddStringToObject(dev, "manufacturer", "intercom");
+	cJSON_AddStringToObject(dev, "sw_version", intercom_version);
 	snprintf(buf, sizeof(buf), "%s unit", kind_name(d->info->hello.kind));
 	cJSON_AddStringToObject(dev, "model", buf);
 	return o;

@@ -195,11 +195,13 @@ static int cmd_check(const char *path)
 	return ok ? 0 : 1;
 }
 
-static void usage(FILE *f)
+static void usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f, "usage: base-unit -c FILE [-v]    run the bridge\n"
 		   "       base-unit --check -c FILE check a configuration and exit\n"
-		   "       base-unit genkey          print a new device key\n");
+		   "       base-unit genkey          print a new device key\n"
+		   "       base-unit --version       print the version\n");
 }
 
 int main(int argc, char **argv)

@@ -1,4 +1,5 @@
 #include "http_int.h"
+#include "cmdline.h"
 #include "log.h"
 #include "parse.h"
 
@@ -118,6 +119,16 @@ static enum MHD_Result route_device(struct http *h, struct MHD_Connection *conn,
 	return send_error(h, conn, MHD_HTTP_NOT_FOUND, "not found");
 }
 
+/* /healthz: "ok", or 503 and why; the version in a header (X-Intercom-Version). */
+static enum MHD_Result send_health(struct http *h, struct MHD_Connection *conn, unsigned status, const char *body)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+
+	if (r)
+		MHD_add_response_header(r, "X-Intercom-Version", intercom_version);
+	return send_response(h, conn, status, r, "text/plain; charset=utf-8", false);
+}
+
 static enum MHD_Result route(struct http *h, struct MHD_Connection *conn, struct req *r, const char *url,
 			     const char *method)
 {
@@ -135,10 +146,10 @@ static enum MHD_Result route(struct http *h, struct MHD_Connection *conn, struct
 		char why[600], body[700];
 
 		if (broker_up(h->broker))
-			return send_text(h, conn, MHD_HTTP_OK, "text/plain; charset=utf-8", "ok\n");
+			return send_health(h, conn, MHD_HTTP_OK, "ok\n");
 		broker_status(h->broker, why, sizeof(why));
 		snprintf(body, sizeof(body), "broker not connected: %s\n", why);
-		return send_text(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", body);
+		return send_health(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE, body);
 	}
 	if (!strcmp(url, "/login"))
 		return post ? do_login(h, conn, r) : send_static(h, conn, "/login.html");

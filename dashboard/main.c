@@ -111,12 +111,14 @@ static int cmd_hash_password(void)
 	return 0;
 }
 
-static void usage(FILE *f)
+static void usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f, "usage: dashboard -c FILE [-v]      serve the web UI and HTTP API\n"
 		   "       dashboard -c FILE --check   check a config and exit\n"
 		   "       dashboard hash-password     print a hash for a 'user' line (password on stdin)\n"
-		   "       dashboard gentoken          print a new bearer token for a 'token' line\n");
+		   "       dashboard gentoken          print a new bearer token for a 'token' line\n"
+		   "       dashboard --version         print the version\n");
 }
 
 int main(int argc, char **argv)

@@ -186,8 +186,10 @@ int main(int argc, char **argv)
 	const char *path;
 	bool check;
 
-	if (!agent_cli(argc, argv, "camera-unit", &path, &check))
-		return 2;
+	int rc = agent_cli(argc, argv, "camera-unit", &path, &check);
+
+	if (rc >= 0)
+		return rc;
 	if (check) {
 		static struct camera_unit u;
 		bool ok = load(&u, path);

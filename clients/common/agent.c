@@ -1,4 +1,5 @@
 #include "agent.h"
+#include "cmdline.h"
 #include "log.h"
 #include "util.h"
 
@@ -353,24 +354,24 @@ void agent_loop(struct agent *a, agent_work_fn work, void *ctx)
 	agent_stop(a);
 }
 
-bool agent_cli(int argc, char **argv, const char *ident, const char **path, bool *check)
+static void agent_usage(FILE *f, const char *name)
 {
+	fprintf(f, "usage: %s -c FILE [-v]          run the agent\n"
+		   "       %s -c FILE --check     check a configuration and exit\n"
+		   "       %s --version           print the version\n", name, name, name);
+}
+
+int agent_cli(int argc, char **argv, const char *ident, const char **path, bool *check)
+{
+	struct daemon_args a;
+	int rc;
+
 	log_ident = ident;
-	*path = NULL;
-	*check = false;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-c") && i + 1 < argc)
-			*path = argv[++i];
-		else if (!strcmp(argv[i], "--check"))
-			*check = true;
-		else if (!strcmp(argv[i], "-v"))
-			log_threshold = LOG_DEBUG;
-		else
-			*path = NULL, i = argc;
-	}
-	if (!*path) {
-		fprintf(stderr, "usage: %s -c FILE [--check] [-v]\n", ident);
-		return false;
-	}
-	return true;
+	if ((rc = daemon_args_parse(&a, argc, argv, ident, agent_usage)) >= 0)
+		return rc;
+	if (a.verbose)
+		log_threshold = LOG_DEBUG;
+	*path = a.config;
+	*check = a.check;
+	return -1;
 }

@@ -80,8 +80,8 @@ typedef uint64_t (*agent_work_fn)(struct agent *a, uint64_t now, void *ctx);
 /* Runs the poll loop until SIGINT or SIGTERM, then says bye. */
 void agent_loop(struct agent *a, agent_work_fn work, void *ctx);
 
-/* The command line every agent takes: -c FILE [--check] [-v]. Returns false
- * (after printing usage) when it is wrong. */
-bool agent_cli(int argc, char **argv, const char *ident, const char **path, bool *check);
+/* The command line every agent takes: -c FILE [--check] [-v], --help,
+ * --version (cmdline.h). -1: go on; else the exit status. */
+int agent_cli(int argc, char **argv, const char *ident, const char **path, bool *check);
 
 #endif

@@ -4,7 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
-int daemon_args_parse(struct daemon_args *a, int argc, char **argv, const char *name, void (*usage)(FILE *))
+int daemon_args_parse(struct daemon_args *a, int argc, char **argv, const char *name,
+		      void (*usage)(FILE *, const char *name))
 {
 	*a = (struct daemon_args){ 0 };
 	for (int i = 1; i < argc; i++) {
@@ -15,16 +16,19 @@ int daemon_args_parse(struct daemon_args *a, int argc, char **argv, const char *
 		} else if (!strcmp(argv[i], "-v")) {
 			a->verbose = true;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
+			usage(stdout, name);
+			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("%s %s\n", name, intercom_version);
 			return 0;
 		} else {
 			fprintf(stderr, "%s: unexpected argument '%s'\n", name, argv[i]);
-			usage(stderr);
+			usage(stderr, name);
 			return 2;
 		}
 	}
 	if (!a->config) {
-		usage(stderr);
+		usage(stderr, name);
 		return 2;
 	}
 	return -1;

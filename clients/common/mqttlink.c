@@ -137,7 +137,8 @@ static bool tls_setup(struct mqtt_link *l, char *err, size_t errlen)
 	SSL_CTX_set_options(l->tls, SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_mode(l->tls, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_load_verify_locations(l->tls, l->c.cafile, NULL) != 1) {
-		what = "cannot read the CA";
+		snprintf(err, errlen, "cannot read the CA %s", l->c.cafile);
+		what = err;
 		goto fail;
 	}
 	SSL_CTX_set_verify(l->tls, SSL_VERIFY_PEER, verify_cb);
@@ -161,11 +162,17 @@ static bool tls_setup(struct mqtt_link *l, char *err, size_t errlen)
 		}
 	}
 	return true;
-fail:
+fail: {
+	char why[256] = "", head[600];
+
 	e = ERR_get_error();
-	snprintf(err, errlen, "%s%s%s", what, e ? ": " : "", e ? ERR_reason_error_string(e) ?: "" : "");
+	if (e)	/* OpenSSL 3 has no reason string for a system error: the whole text has its errno's words */
+		ERR_error_string_n(e, why, sizeof(why));
+	snprintf(head, sizeof(head), "%s", what);
+	snprintf(err, errlen, "%s%s%s", head, *why ? ": " : "", why);
 	ERR_clear_error();
 	return false;
+}
 }
 
 /* --- the connection, one address at a time --- */

@@ -143,8 +143,10 @@ int main(int argc, char **argv)
 	const char *path;
 	bool check;
 
-	if (!agent_cli(argc, argv, "read-unit", &path, &check))
-		return 2;
+	int rc = agent_cli(argc, argv, "read-unit", &path, &check);
+
+	if (rc >= 0)
+		return rc;
 	if (check) {
 		struct read_unit u;
 		bool ok = load(&u, path);

@@ -263,8 +263,10 @@ int main(int argc, char **argv)
 	const char *path;
 	bool check;
 
-	if (!agent_cli(argc, argv, "updatable-unit", &path, &check))
-		return 2;
+	int rc = agent_cli(argc, argv, "updatable-unit", &path, &check);
+
+	if (rc >= 0)
+		return rc;
 	if (check) {
 		static struct unit u;
 		bool ok = load(&u, path);

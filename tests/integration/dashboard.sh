@@ -97,6 +97,8 @@ check "the devices come online, as the dashboard sees them" wait_until 15 bash -
 
 echo "# every route but /healthz and the login page needs a login"
 check "/healthz answers without a login" test "$(code $DASH/healthz)" = 200
+check "/healthz names the version (X-Intercom-Version, the VERSION file's)" bash -c \
+	"curl -s -D - -o /dev/null $DASH/healthz | tr -d '\r' | grep -qi '^x-intercom-version: $(cat "$ROOT/VERSION")\$'"
 check "the login page answers without a login" test "$(code $DASH/login)" = 200
 refused=0
 for path in /api/devices /api/devices/lights /api/events /metrics /app.js /index.html \

@@ -37,7 +37,7 @@ jq_py() {	# TOPIC PYTHON-EXPRESSION-ON-c: true if it holds
 	[ -n "$c" ] && $PY -c "import json,sys; c = json.loads(sys.argv[1]); sys.exit(not ($2))" "$c"
 }
 check "a sensor: state topic, template, unit, device class, availability, device" jq_py sensor/home_cellar_thermo/temperature \
-	'c["state_topic"] == "home/cellar/thermo" and c["value_template"] == "{{ value_json.temperature }}" and c["unit_of_measurement"] == "°C" and c["device_class"] == "temperature" and c["availability"] == [{"topic": "home/cellar/bridge/state"}, {"topic": "home/cellar/thermo/availability"}] and c["availability_mode"] == "all" and c["device"]["identifiers"] == ["home_cellar_thermo"] and c["unique_id"] == "home_cellar_thermo_temperature"'
+	'c["state_topic"] == "home/cellar/thermo" and c["value_template"] == "{{ value_json.temperature }}" and c["unit_of_measurement"] == "°C" and c["device_class"] == "temperature" and c["availability"] == [{"topic": "home/cellar/bridge/state"}, {"topic": "home/cellar/thermo/availability"}] and c["availability_mode"] == "all" and c["device"]["identifiers"] == ["home_cellar_thermo"] and c["device"]["sw_version"] == "'"$(cat "$ROOT/VERSION")"'" and c["unique_id"] == "home_cellar_thermo_temperature"'
 check "humidity is a humidity sensor" jq_py sensor/home_cellar_thermo/humidity 'c["device_class"] == "humidity" and c["unit_of_measurement"] == "%"'
 check "a switch: command topic and payloads that are valid sets" jq_py switch/home_cellar_lights/light \
 	'c["command_topic"] == "home/cellar/lights/set" and json.loads(c["payload_on"]) == {"light": "ON"} and c["state_on"] == "ON"'
