@@ -158,7 +158,6 @@ enum MHD_Result do_snapshot(struct http *h, struct MHD_Connection *conn, const c
 	if (r) {
 		MHD_add_response_header(r, "ETag", etag);
 		MHD_add_response_header(r, "X-Frame-Age-Ms", age);
-		MHD_add_response_header(r, "Access-Control-Expose-Headers", "X-Frame-Age-Ms");
 	}
 	return send_response(h, conn, status, r, status == MHD_HTTP_OK ? "image/jpeg" : NULL, true);
 }

@@ -126,7 +126,8 @@ static bool tls_setup(struct mqtt_link *l, char *err, size_t errlen)
 {
 	X509_VERIFY_PARAM *param;
 	unsigned long e;
-	const char *what;
+	const char *what, *file = NULL;	/* what failed, and the file it read */
+	char why[256] = "";
 
 	if (!(l->tls = SSL_CTX_new(TLS_client_method()))) {
 		what = "cannot create a TLS context";
@@ -137,8 +138,8 @@ static bool tls_setup(struct mqtt_link *l, char *err, size_t errlen)
 	SSL_CTX_set_options(l->tls, SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_mode(l->tls, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_load_verify_locations(l->tls, l->c.cafile, NULL) != 1) {
-		snprintf(err, errlen, "cannot read the CA %s", l->c.cafile);
-		what = err;
+		what = "cannot read the CA";
+		file = l->c.cafile;
 		goto fail;
 	}
 	SSL_CTX_set_verify(l->tls, SSL_VERIFY_PEER, verify_cb);
@@ -153,26 +154,24 @@ static bool tls_setup(struct mqtt_link *l, char *err, size_t errlen)
 	if (l->c.certfile && l->c.certfile[0]) {
 		if (SSL_CTX_use_certificate_chain_file(l->tls, l->c.certfile) != 1) {
 			what = "cannot read the client certificate";
+			file = l->c.certfile;
 			goto fail;
 		}
 		if (SSL_CTX_use_PrivateKey_file(l->tls, l->c.keyfile, SSL_FILETYPE_PEM) != 1 ||
 		    SSL_CTX_check_private_key(l->tls) != 1) {
 			what = "cannot read the client key, or it does not match the certificate";
+			file = l->c.keyfile;
 			goto fail;
 		}
 	}
 	return true;
-fail: {
-	char why[256] = "", head[600];
-
+fail:
 	e = ERR_get_error();
 	if (e)	/* OpenSSL 3 has no reason string for a system error: the whole text has its errno's words */
 		ERR_error_string_n(e, why, sizeof(why));
-	snprintf(head, sizeof(head), "%s", what);
-	snprintf(err, errlen, "%s%s%s", head, *why ? ": " : "", why);
+	snprintf(err, errlen, "%s%s%s%s%s", what, file ? " " : "", file ? file : "", *why ? ": " : "", why);
 	ERR_clear_error();
 	return false;
-}
 }
 
 /* --- the connection, one address at a time --- */
@@ -184,23 +183,16 @@ fail: {
  * 1 s, on a path that failed at once anyway. */
 static const char *tcp_probe(const char *addr, int port)
 {
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss;
 	socklen_t sl;
 	struct pollfd p;
 	int fd, err = 0;
 	socklen_t el = sizeof(err);
+	char text[INET6_ADDRSTRLEN + 16];
 
-	if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-		ss.ss_family = AF_INET6;
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-		sl = sizeof(struct sockaddr_in6);
-	} else if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-		ss.ss_family = AF_INET;
-		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-		sl = sizeof(struct sockaddr_in);
-	} else {
+	snprintf(text, sizeof(text), strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, port);
+	if (addr_parse(&ss, &sl, text, false) < 0)	/* numeric: no lookup */
 		return NULL;
-	}
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
 		return NULL;
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
