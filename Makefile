@@ -152,7 +152,7 @@ demo: deps-demo
 	$(Q)tests/demo
 
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -DINTERCOM_VERSION='"$(VERSION)"' \
                -Iclients/intercom -Iclients/common -Ibase-unit
 fuzz: deps
 	@mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/seeds
