@@ -25,7 +25,7 @@ void base_config_init(struct base_config *c)
 	c->udp_linger_us = 500;
 	snprintf(c->homeassistant_prefix, sizeof(c->homeassistant_prefix), "homeassistant");
 	c->udp_linger_rate = 2000;
-	mqtt_conf_init(&c->mqtt, "base-unit", false);
+	mqtt_conf_init(&c->mqtt, false);
 	c->mqtt_qos = 1;
 	c->log_level = LOG_INFO;
 }

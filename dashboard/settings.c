@@ -18,7 +18,7 @@ void dash_config_init(struct dash_config *c)
 	c->login_window = 60;
 	c->max_connections = 512;
 	c->log_level = LOG_INFO;
-	mqtt_conf_init(&c->mqtt, "dashboard", true);
+	mqtt_conf_init(&c->mqtt, true);
 }
 
 #define STR(field) offsetof(struct dash_config, field), sizeof(((struct dash_config *)0)->field)

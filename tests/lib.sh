@@ -106,7 +106,7 @@ tcp_listening() { in_ns ss -Hltn "sport = :$1" | grep -q .; }
 # broker_setup DIR [setup-broker options]: certificates, users, ACL, config.
 broker_setup() {
 	local dir=$1; shift
-	"$ROOT/broker-conf/setup-broker" "$dir" "$@" > /dev/null
+	"$ROOT/broker-conf/setup-broker" "$dir" --plugin "$BIN/intercom-clientid.so" "$@" > /dev/null
 }
 
 # broker_start NAME DIR PORT

@@ -3,12 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
-void mqtt_conf_init(struct mqtt_conf *m, const char *client_id, bool clean_session)
+void mqtt_conf_init(struct mqtt_conf *m, bool clean_session)
 {
 	memset(m, 0, sizeof(*m));
 	snprintf(m->host, sizeof(m->host), "localhost");
 	m->port = 8883;
-	snprintf(m->client_id, sizeof(m->client_id), "%s", client_id);
 	m->keepalive = 30;
 	m->clean_session = clean_session;
 	m->reconnect_max = 30;
@@ -73,7 +72,7 @@ struct mqtt_link_config mqtt_conf_link(const struct mqtt_conf *m, const char *wi
 {
 	return (struct mqtt_link_config){
 		.host = m->host, .port = m->port, .cafile = m->cafile, .certfile = m->certfile, .keyfile = m->keyfile,
-		.username = m->username, .password = m->password, .client_id = m->client_id,
+		.username = m->username, .password = m->password, .client_id = *m->client_id ? m->client_id : m->username,
 		.keepalive = m->keepalive, .clean_session = m->clean_session, .reconnect_max_s = m->reconnect_max,
 		.will_topic = will_topic,
 	};

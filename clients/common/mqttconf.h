@@ -17,13 +17,14 @@ struct mqtt_conf {
 	char host[256];
 	int port;
 	char cafile[512], certfile[512], keyfile[512];
-	char username[128], password[256], client_id[128];
+	char username[128], password[256];
+	char client_id[128];		/* empty: the user name, which the broker's plugin keeps for that user */
 	int keepalive;			/* seconds */
 	bool clean_session;		/* false: the broker keeps our subscriptions and queued messages */
 	int reconnect_max;		/* seconds; the backoff's cap */
 };
 
-void mqtt_conf_init(struct mqtt_conf *m, const char *client_id, bool clean_session);
+void mqtt_conf_init(struct mqtt_conf *m, bool clean_session);
 /* One configuration line: 1 when it was an MQTT key and is good, 0 when it
  * was one and is wrong (err says why), -1 when it is not an MQTT key. */
 int mqtt_conf_line(struct mqtt_conf *m, const struct conf_line *l, char *err, size_t errlen);

@@ -11,7 +11,7 @@ for site in a b; do
 	port=$(free_port udp)
 	key=$("$BIN/base-unit" genkey)
 	user=base; [ $site = b ] && user=base-b
-	{ echo "prefix site-$site"; echo "mqtt_client_id base-unit-$site"
+	{ echo "prefix site-$site"
 	  base_conf "127.0.0.1:$port" | sed -e "s/^mqtt_username .*/mqtt_username $user/" \
 		-e "s|^mqtt_password_file .*|mqtt_password_file $BROKER/$user.password|"
 	  echo "device thermo-$site $key"; } > "$T/base-$site.conf"
