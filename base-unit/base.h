@@ -33,7 +33,7 @@ struct metrics {
 	uint64_t datagrams, hellos, sessions, readings, keepalives, byes, states;
 	uint64_t malformed, unknown_device, auth_failed, replayed, unknown_session;
 	uint64_t bad_body, stale, resets_sent, send_failed, retained_ignored;
-	uint64_t kernel_drops;
+	uint64_t kernel_drops, stale_ticket, challenges_sent, answers_limited;
 	uint64_t sets, results[SET_RESULTS];	/* by enum set_result */
 	uint64_t retransmits;
 };
@@ -57,6 +57,10 @@ struct base {
 	int n_cams;
 	struct outage outage;		/* states kept while the broker is away */
 	uint64_t last_trim;		/* now_ms() of the last malloc_trim() */
+	/* When each (device, sender's address and port) was last sent a RESET
+	 * (inbound.c): junk from elsewhere cannot use up what the device is owed. */
+	struct answered { uint64_t key, at; } answered[4096];
+	uint64_t resets_window, resets_in_window;	/* all RESETs: at most RESETS_PER_S */
 };
 
 #endif

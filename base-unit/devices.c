@@ -22,6 +22,7 @@ int device_table_init(struct device_table *t, const struct base_config *c)
 	}
 	for (int i = 0; i < c->n_devices; i++) {
 		ic_peer_init(&t->devices[i].peer, c->devices[i].id, c->devices[i].psk);
+		ic_peer_set_ticket(&t->devices[i].peer, random_u64_nonzero());
 		t->devices[i].busy_slot = -1;
 		id_index_add(&t->index, c->devices[i].id, i);
 	}

@@ -37,7 +37,6 @@ struct device {
 	uint64_t last_rx;		/* monotonic ms of the last authenticated datagram */
 	uint64_t last_seen_wall;	/* Unix ms, for last_seen */
 	uint64_t state_sent;		/* monotonic ms its state was last published (or kept) */
-	uint64_t reset_sent;		/* monotonic ms of the last RESET, to rate-limit them */
 	uint64_t presumed_until;	/* restored from the state file: its availability is left
 					 * alone until it speaks or this passes (monotonic ms); 0: not */
 	struct device_info *info;	/* what it announced; NULL until its first session */

@@ -7,10 +7,17 @@
 #include "udp.h"
 #include "util.h"
 
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define RESET_GAP_MS 1000	/* at most one RESET per device per second */
+/* RESETs answer datagrams nobody can authenticate yet and cost a key
+ * derivation each: at most one a second per device and sender (address and
+ * port), so junk from anywhere else cannot use up what the real device is
+ * owed; and at most 1000 a second in all. A CHALLENGE needs no limit: it was
+ * sealed once, and is smaller than any hello that asks for it. */
+#define RESET_GAP_MS 1000
+#define RESETS_PER_S 1000
 
 void inbound_truncated(struct base *b)
 {
@@ -23,6 +30,44 @@ void inbound_kernel_drops(struct base *b, uint64_t total)
 	b->m.kernel_drops = total;
 }
 
+/* May device d's sender be sent a RESET now? A slot that a colliding key
+ * took over only ever lets more through, never fewer. */
+static bool may_reset(struct base *b, const struct device *d, const struct sockaddr_storage *from)
+{
+	uint64_t key = 1469598103934665603ull, now = now_ms(), second = now / 1000;
+	const uint8_t *a;
+	size_t n;
+	struct answered *slot;
+
+	if (from->ss_family == AF_INET6) {
+		a = (const uint8_t *)&((const struct sockaddr_in6 *)from)->sin6_addr;
+		n = 16;
+	} else {
+		a = (const uint8_t *)&((const struct sockaddr_in *)from)->sin_addr;
+		n = 4;
+	}
+	key = (key ^ (uint64_t)(d - b->table.devices)) * 1099511628211ull;
+	for (size_t i = 0; i < n; i++)
+		key = (key ^ a[i]) * 1099511628211ull;
+	key = (key ^ ((const struct sockaddr_in *)from)->sin_port) * 1099511628211ull;	/* same offset in both */
+	slot = &b->answered[key % (sizeof(b->answered) / sizeof(b->answered[0]))];
+	if (slot->key == key && now - slot->at < RESET_GAP_MS)
+		goto limited;
+	if (second != b->resets_window) {
+		b->resets_window = second;
+		b->resets_in_window = 0;
+	}
+	if (b->resets_in_window >= RESETS_PER_S)
+		goto limited;
+	b->resets_in_window++;
+	slot->key = key;
+	slot->at = now;
+	return true;
+limited:
+	b->m.answers_limited++;
+	return false;
+}
+
 static void count_error(struct base *b, int err)
 {
 	switch (err) {
@@ -31,6 +76,7 @@ static void count_error(struct base *b, int err)
 	case IC_ERR_OLD: b->m.replayed++; break;
 	case IC_ERR_SESSION: b->m.unknown_session++; break;
 	case IC_ERR_STATE: b->m.stale++; break;
+	case IC_ERR_TICKET: b->m.stale_ticket++; break;
 	default: b->m.malformed++; break;
 	}
 }
@@ -192,14 +238,32 @@ void inbound_datagram(struct base *b, const uint8_t *buf, size_t len, const stru
 	if (ret != IC_OK) {
 		count_error(b, ret);
 		log_debug("dropped a datagram for %s: %s", h.id, ic_strerror(ret));
-		if (ret == IC_ERR_SESSION && now_ms() - d->reset_sent >= RESET_GAP_MS) {
-			/* We lost this session (we restarted): ask the device to say hello. */
-			d->reset_sent = now_ms();
+		if (ret == IC_ERR_SESSION && may_reset(b, d, from)) {
+			/* We lost this session (we restarted): ask the device to say
+			 * hello, with the ticket its hello needs. */
 			b->m.resets_sent++;
 			udp_send(b, out, ic_peer_reset(&d->peer, &h, out, sizeof(out)), from, from_len);
+		} else if (ret == IC_ERR_REPLAY && h.type == IC_HELLO) {
+			const uint8_t *w;
+			size_t n = ic_peer_welcome_again(&d->peer, &h, &w);
+
+			if (n)
+				udp_send(b, w, (int)n, from, from_len);
+		} else if (ret == IC_ERR_TICKET) {
+			/* A device without the current ticket (it just started), or a
+			 * replay: either way the CHALLENGE sealed for the ticket, no crypto. */
+			const uint8_t *c;
+			size_t n = ic_peer_challenge(&d->peer, &c);
+
+			if (n) {
+				b->m.challenges_sent++;
+				udp_send(b, c, (int)n, from, from_len);
+			}
 		}
 		return;
 	}
+	if (ev == IC_EV_HELLO && !d->peer.ticket)
+		ic_peer_set_ticket(&d->peer, random_u64_nonzero());	/* the hello took the ticket */
 	if (ev == IC_EV_HELLO) {
 		on_hello(b, d, body, blen, from, from_len);
 		return;

@@ -88,7 +88,7 @@ void publish_metrics(struct base *b)
 		{ "datagrams", m->datagrams }, { "readings", m->readings }, { "states", m->states },
 		{ "keepalives", m->keepalives }, { "byes", m->byes }, { "lost_in_transit", lost },
 		{ "hellos", m->hellos }, { "sessions", m->sessions }, { "resets_sent", m->resets_sent },
-		{ "sets", m->sets }, { "retransmits", m->retransmits },
+		{ "challenges_sent", m->challenges_sent }, { "sets", m->sets }, { "retransmits", m->retransmits },
 		{ "frames", cs->frames }, { "frames_incomplete", cs->incomplete },
 		{ "frames_corrupt", cs->corrupt }, { "frames_unchecked", cs->unchecked }, { "frames_stale", cs->stale },
 		{ "frames_too_big", cs->too_big }, { "pulls_failed", cs->pulls_failed },
@@ -100,7 +100,8 @@ void publish_metrics(struct base *b)
 		{ "auth_failed", m->auth_failed }, { "replayed", m->replayed },
 		{ "unknown_session", m->unknown_session }, { "bad_body", m->bad_body },
 		{ "stale", m->stale }, { "send_failed", m->send_failed }, { "kernel", m->kernel_drops },
-		{ "retained_command", m->retained_ignored },
+		{ "retained_command", m->retained_ignored }, { "stale_ticket", m->stale_ticket },
+		{ "answers_limited", m->answers_limited },
 	};
 
 	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)

@@ -88,8 +88,14 @@ static int handshake(struct sim *s, const struct sockaddr_storage *base, socklen
 			size_t blen;
 			uint8_t type;
 
-			if (r > 0 && ic_device_receive(&s->dev, in, (size_t)r, &type, body, &blen) == IC_OK &&
-			    type == IC_WELCOME) {
+			if (r <= 0 || ic_device_receive(&s->dev, in, (size_t)r, &type, body, &blen) != IC_OK)
+				continue;
+			if (type == IC_CHALLENGE) {	/* a new ticket: the hello again, with it */
+				n = ic_device_hello(&s->dev, hb, (size_t)hn, out, sizeof(out));
+				sendto(s->fd, out, (size_t)n, 0, (const struct sockaddr *)base, bl);
+				continue;
+			}
+			if (type == IC_WELCOME) {
 				n = ic_device_seal(&s->dev, IC_KEEPALIVE, NULL, 0, out, sizeof(out));
 				sendto(s->fd, out, (size_t)n, 0, (const struct sockaddr *)base, bl);
 				return 0;

@@ -273,6 +273,20 @@ void agent_handle(struct agent *a)
 			a->next_keepalive = a->last_rx + (uint64_t)a->c->keepalive * 1000;
 			if (a->on_ready)
 				a->on_ready(a, a->ctx);
+		} else if (type == IC_CHALLENGE) {
+			/* The base wants our hello with a new ticket: at once, but at
+			 * most every 100 ms (old challenges replayed at us cost a
+			 * hello each otherwise). */
+			uint64_t now = now_ms();
+
+			if (now - a->challenged_at >= 100) {
+				uint8_t out[IC_MAX_DATAGRAM];
+
+				a->challenged_at = now;
+				send_raw(a, out, ic_device_hello(&a->dev, a->hello, a->hello_len, out, sizeof(out)));
+			} else {
+				a->next_hello = now + 100;
+			}
 		} else if (type == IC_RESET) {
 			log_info("the base unit lost our session (it restarted?): saying hello again");
 			restart(a, now_ms());

@@ -55,6 +55,7 @@ struct agent {
 	size_t hello_len;
 	uint64_t next_hello, hello_backoff;
 	uint64_t last_rx, next_keepalive;
+	uint64_t challenged_at;		/* when a CHALLENGE last made us say hello */
 	agent_ready_fn on_ready;
 	agent_message_fn on_message;
 	void *ctx;

@@ -17,8 +17,11 @@ static int set_identity(char id_out[IC_ID_MAX + 1], uint8_t psk_out[IC_KEY_LEN],
 
 int ic_device_init(struct ic_device *d, const char *id, const uint8_t psk[IC_KEY_LEN])
 {
+	int ret;
+
 	memset(d, 0, sizeof(*d));
-	return set_identity(d->id, d->psk, id, psk);
+	ret = set_identity(d->id, d->psk, id, psk);
+	return ret == IC_OK ? ic_key_ticket(d->ticket_key, d->psk, d->id) : ret;
 }
 
 int ic_device_restart(struct ic_device *d, uint64_t sd)
@@ -36,8 +39,7 @@ int ic_device_hello(struct ic_device *d, const uint8_t *body, size_t body_len,
 {
 	if (d->state != IC_DEV_HELLO)
 		return IC_ERR_STATE;
-	return ic_seal(out, cap, d->hello_key, IC_TO_BASE, IC_HELLO, d->id, d->sd, ++d->tx_seq,
-		       body, body_len);
+	return ic_seal_hello(out, cap, d->hello_key, d->id, d->sd, ++d->tx_seq, d->ticket, body, body_len);
 }
 
 int ic_device_seal(struct ic_device *d, uint8_t type, const uint8_t *body, size_t body_len,
@@ -71,6 +73,13 @@ int ic_device_receive(struct ic_device *d, const uint8_t *dgram, size_t len, uin
 			ret = ic_open(body, body_len, key, IC_TO_DEVICE, dgram, len, &h, hl);
 		if (ret != IC_OK)
 			return ret;
+		{
+			struct ic_welcome w;
+
+			if (ic_welcome_decode(&w, body, *body_len) != IC_OK)
+				return IC_ERR_BODY;
+			d->ticket = w.ticket;
+		}
 		memcpy(d->key, key, IC_KEY_LEN);
 		d->sb = h.session;
 		d->state = IC_DEV_READY;
@@ -86,6 +95,17 @@ int ic_device_receive(struct ic_device *d, const uint8_t *dgram, size_t len, uin
 		if (ret != IC_OK)
 			return ret;
 		d->state = IC_DEV_IDLE;
+		d->ticket = h.seq;
+		break;
+	case IC_CHALLENGE:
+		if (d->state != IC_DEV_HELLO)
+			return IC_ERR_STATE;	/* never ends a running session */
+		if (h.seq == d->ticket)
+			return IC_ERR_REPLAY;
+		ret = ic_open(body, body_len, d->ticket_key, IC_TO_DEVICE, dgram, len, &h, hl);
+		if (ret != IC_OK)
+			return ret;
+		d->ticket = h.seq;
 		break;
 	case IC_HELLO:
 	case IC_BYE:
@@ -113,33 +133,69 @@ int ic_device_receive(struct ic_device *d, const uint8_t *dgram, size_t len, uin
 
 int ic_peer_init(struct ic_peer *p, const char *id, const uint8_t psk[IC_KEY_LEN])
 {
+	int ret;
+
 	memset(p, 0, sizeof(*p));
-	return set_identity(p->id, p->psk, id, psk);
+	ret = set_identity(p->id, p->psk, id, psk);
+	return ret == IC_OK ? ic_key_ticket(p->ticket_key, p->psk, p->id) : ret;
+}
+
+int ic_peer_set_ticket(struct ic_peer *p, uint64_t ticket)
+{
+	int n;
+
+	p->ticket = 0;
+	p->challenge_len = 0;
+	if (!ticket)
+		return IC_ERR_STATE;
+	/* One CHALLENGE per ticket: its sequence is the ticket, so the
+	 * (key, nonce) pair is never used for anything else. */
+	n = ic_seal(p->challenge, sizeof(p->challenge), p->ticket_key, IC_TO_DEVICE, IC_CHALLENGE, p->id, 0,
+		    ticket, NULL, 0);
+	if (n < 0)
+		return n;
+	p->challenge_len = (size_t)n;
+	p->ticket = ticket;
+	return IC_OK;
+}
+
+size_t ic_peer_challenge(const struct ic_peer *p, const uint8_t **dgram)
+{
+	*dgram = p->challenge;
+	return p->ticket ? p->challenge_len : 0;
 }
 
 static int peer_hello(struct ic_peer *p, const struct ic_header *h, size_t hl, const uint8_t *dgram,
 		      size_t len, uint64_t new_sb, uint8_t *body, size_t *body_len)
 {
 	uint8_t key[IC_KEY_LEN];
-	int ret = ic_key_hello(key, p->psk, p->id, h->session);
+	bool again = p->pending && p->p_sd == h->session;
+	int ret;
 
+	/* What a replay can be told from is checked before any crypto. */
+	if (again && h->seq <= p->p_hello_seq)
+		return IC_ERR_REPLAY;
+	if (p->ready && p->sd == h->session)
+		return IC_ERR_STATE;	/* a late hello of the session already running */
+	if (!again && (!h->ticket || h->ticket != p->ticket))
+		return IC_ERR_TICKET;
+	ret = ic_key_hello(key, p->psk, p->id, h->session);
 	if (ret == IC_OK)
 		ret = ic_open(body, body_len, key, IC_TO_BASE, dgram, len, h, hl);
 	if (ret != IC_OK)
 		return ret;
-	if (p->pending && p->p_sd == h->session) {
+	if (again) {
 		/* a retransmitted hello: answer again with the same base session */
-		if (h->seq <= p->p_hello_seq)
-			return IC_ERR_REPLAY;
 		p->p_hello_seq = h->seq;
 		return IC_OK;
 	}
-	if (p->ready && p->sd == h->session)
-		return IC_ERR_STATE;	/* a late hello of the session already running */
+	p->ticket = 0;	/* taken: the caller gives the next one */
+	p->challenge_len = 0;
 	ret = ic_key_session(p->p_key, p->psk, p->id, h->session, new_sb);
 	if (ret != IC_OK)
 		return ret;
 	p->pending = true;
+	p->p_welcome_len = 0;
 	p->p_sd = h->session;
 	p->p_sb = new_sb;
 	p->p_tx_seq = 0;
@@ -155,7 +211,8 @@ int ic_peer_receive(struct ic_peer *p, const struct ic_header *h, size_t hl,
 
 	*ev = IC_EV_NONE;
 	*newest = false;
-	if (h->type == IC_WELCOME || h->type == IC_RESET || h->type == IC_COMMAND || h->type == IC_GET)
+	if (h->type == IC_WELCOME || h->type == IC_RESET || h->type == IC_COMMAND || h->type == IC_GET ||
+	    h->type == IC_CHALLENGE)
 		return IC_ERR_TYPE;	/* base-to-device only */
 	if (h->type == IC_HELLO) {
 		ret = peer_hello(p, h, hl, dgram, len, new_sb, body, body_len);
@@ -200,16 +257,31 @@ int ic_peer_receive(struct ic_peer *p, const struct ic_header *h, size_t hl,
 
 int ic_peer_welcome(struct ic_peer *p, const struct ic_welcome *w, uint8_t *out, size_t cap)
 {
-	uint8_t body[16];
+	struct ic_welcome with = *w;
+	uint8_t body[32];
 	int n;
 
-	if (!p->pending)
+	if (!p->pending || !p->ticket)
 		return IC_ERR_STATE;
-	n = ic_welcome_encode(body, sizeof(body), w);
+	with.ticket = p->ticket;
+	n = ic_welcome_encode(body, sizeof(body), &with);
 	if (n < 0)
 		return n;
-	return ic_seal(out, cap, p->p_key, IC_TO_DEVICE, IC_WELCOME, p->id, p->p_sb, ++p->p_tx_seq,
-		       body, (size_t)n);
+	n = ic_seal(out, cap, p->p_key, IC_TO_DEVICE, IC_WELCOME, p->id, p->p_sb, ++p->p_tx_seq, body, (size_t)n);
+	p->p_welcome_len = 0;
+	if (n > 0 && (size_t)n <= sizeof(p->p_welcome)) {
+		memcpy(p->p_welcome, out, (size_t)n);
+		p->p_welcome_len = (size_t)n;
+	}
+	return n;
+}
+
+size_t ic_peer_welcome_again(const struct ic_peer *p, const struct ic_header *h, const uint8_t **dgram)
+{
+	*dgram = p->p_welcome;
+	if (h->type != IC_HELLO || !p->pending || h->session != p->p_sd || h->seq != p->p_hello_seq)
+		return 0;
+	return p->p_welcome_len;
 }
 
 int ic_peer_seal(struct ic_peer *p, uint8_t type, const uint8_t *body, size_t body_len,
@@ -227,9 +299,11 @@ int ic_peer_reset(const struct ic_peer *p, const struct ic_header *h, uint8_t *o
 
 	if (ret != IC_OK)
 		return ret;
-	/* Deterministic on purpose: the same stale datagram always yields the same
-	 * empty RESET, so repeating it reuses a nonce only for identical plaintext. */
-	return ic_seal(out, cap, key, IC_TO_DEVICE, IC_RESET, p->id, h->session, h->seq, NULL, 0);
+	/* Its sequence is the ticket: deterministic on purpose, so a key (one per
+	 * refused session) and nonce are only ever used for the same empty body. */
+	if (!p->ticket)
+		return IC_ERR_STATE;
+	return ic_seal(out, cap, key, IC_TO_DEVICE, IC_RESET, p->id, h->session, p->ticket, NULL, 0);
 }
 
 void ic_peer_close(struct ic_peer *p)

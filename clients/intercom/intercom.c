@@ -13,7 +13,7 @@ static const char *const errors[] = {
 	"reserved flags set", "bad device id", "unknown message type",
 	"authentication failed", "replayed datagram", "datagram older than the replay window",
 	"malformed body", "no space", "unknown session", "unexpected in this state",
-	"crypto backend failure",
+	"crypto backend failure", "hello without the current ticket",
 };
 
 const char *ic_strerror(int err)
@@ -104,7 +104,7 @@ bool ic_name_valid(const char *name, size_t len)
 
 static bool type_known(uint8_t t)
 {
-	return t >= IC_HELLO && t <= IC_GET;
+	return t >= IC_HELLO && t <= IC_CHALLENGE;
 }
 
 int ic_header_decode(struct ic_header *h, size_t *hdr_len, const uint8_t *buf, size_t len)
@@ -134,7 +134,14 @@ int ic_header_decode(struct ic_header *h, size_t *hdr_len, const uint8_t *buf, s
 	h->id[n] = '\0';
 	h->session = get_u64(buf + 4 + n);
 	h->seq = get_u64(buf + 12 + n);
+	h->ticket = 0;
 	*hdr_len = IC_HEADER_FIXED + n;
+	if (h->type == IC_HELLO) {
+		if (len < IC_HEADER_FIXED + n + IC_TICKET_LEN + IC_TAG_LEN)
+			return IC_ERR_SHORT;
+		h->ticket = get_u64(buf + IC_HEADER_FIXED + n);
+		*hdr_len += IC_TICKET_LEN;
+	}
 	return IC_OK;
 }
 
@@ -174,6 +181,11 @@ int ic_key_reset(uint8_t out[IC_KEY_LEN], const uint8_t psk[IC_KEY_LEN], const c
 	return derive(out, "intercom1 reset", psk, id, &sb, 1);
 }
 
+int ic_key_ticket(uint8_t out[IC_KEY_LEN], const uint8_t psk[IC_KEY_LEN], const char *id)
+{
+	return derive(out, "intercom1 ticket", psk, id, NULL, 0);
+}
+
 static void make_nonce(uint8_t nonce[12], enum ic_dir dir, uint64_t seq)
 {
 	memset(nonce, 0, 4);
@@ -181,18 +193,18 @@ static void make_nonce(uint8_t nonce[12], enum ic_dir dir, uint64_t seq)
 	put_u64(nonce + 4, seq);
 }
 
-int ic_seal(uint8_t *out, size_t cap, const uint8_t key[IC_KEY_LEN], enum ic_dir dir,
-	    uint8_t type, const char *id, uint64_t session, uint64_t seq,
-	    const uint8_t *body, size_t body_len)
+/* The header (with a HELLO's ticket when ticket is not NULL), then the
+ * sealed body; the whole clear part is the associated data. */
+static int seal(uint8_t *out, size_t cap, const uint8_t key[IC_KEY_LEN], enum ic_dir dir, uint8_t type,
+		const char *id, uint64_t session, uint64_t seq, const uint64_t *ticket,
+		const uint8_t *body, size_t body_len)
 {
-	size_t id_len = strlen(id), hdr = IC_HEADER_FIXED + id_len, total;
+	size_t id_len = strlen(id), hdr = IC_HEADER_FIXED + id_len + (ticket ? IC_TICKET_LEN : 0), total;
 	uint8_t nonce[12];
 	int ret;
 
 	if (!ic_id_valid(id, id_len))
 		return IC_ERR_ID;
-	if (!type_known(type))
-		return IC_ERR_TYPE;
 	total = hdr + body_len + IC_TAG_LEN;
 	if (total > IC_MAX_DATAGRAM || total > cap)
 		return IC_ERR_SPACE;
@@ -203,9 +215,26 @@ int ic_seal(uint8_t *out, size_t cap, const uint8_t key[IC_KEY_LEN], enum ic_dir
 	memcpy(out + 4, id, id_len);
 	put_u64(out + 4 + id_len, session);
 	put_u64(out + 12 + id_len, seq);
+	if (ticket)
+		put_u64(out + IC_HEADER_FIXED + id_len, *ticket);
 	make_nonce(nonce, dir, seq);
 	ret = ic_aead_seal(key, nonce, out, hdr, body, body_len, out + hdr, out + hdr + body_len);
 	return ret < 0 ? ret : (int)total;
+}
+
+int ic_seal(uint8_t *out, size_t cap, const uint8_t key[IC_KEY_LEN], enum ic_dir dir,
+	    uint8_t type, const char *id, uint64_t session, uint64_t seq,
+	    const uint8_t *body, size_t body_len)
+{
+	if (!type_known(type) || type == IC_HELLO)
+		return IC_ERR_TYPE;
+	return seal(out, cap, key, dir, type, id, session, seq, NULL, body, body_len);
+}
+
+int ic_seal_hello(uint8_t *out, size_t cap, const uint8_t key[IC_KEY_LEN], const char *id, uint64_t sd,
+		  uint64_t seq, uint64_t ticket, const uint8_t *body, size_t body_len)
+{
+	return seal(out, cap, key, IC_TO_BASE, IC_HELLO, id, sd, seq, &ticket, body, body_len);
 }
 
 int ic_open(uint8_t *body, size_t *body_len, const uint8_t key[IC_KEY_LEN], enum ic_dir dir,
@@ -594,20 +623,22 @@ int ic_hello_decode(struct ic_hello *m, const uint8_t *in, size_t len)
 
 int ic_welcome_encode(uint8_t *out, size_t cap, const struct ic_welcome *m)
 {
-	if (cap < 10)
+	if (cap < 18)
 		return IC_ERR_SPACE;
 	put_u16(out, m->keepalive);
 	put_u64(out + 2, m->time_ms);
-	return 10;
+	put_u64(out + 10, m->ticket);
+	return 18;
 }
 
 int ic_welcome_decode(struct ic_welcome *m, const uint8_t *in, size_t len)
 {
-	if (len < 10)	/* longer is allowed: room for later fields */
+	if (len < 18)	/* longer is allowed: room for later fields */
 		return IC_ERR_BODY;
 	m->keepalive = get_u16(in);
 	m->time_ms = get_u64(in + 2);
-	return m->keepalive ? IC_OK : IC_ERR_BODY;
+	m->ticket = get_u64(in + 10);
+	return m->keepalive && m->ticket ? IC_OK : IC_ERR_BODY;
 }
 
 int ic_reading_encode(uint8_t *out, size_t cap, const struct ic_reading *m)

@@ -21,6 +21,7 @@
 #define IC_ID_MAX         32	/* device ids: 1..32 of a-z 0-9 _ - */
 #define IC_HEADER_FIXED   20	/* version, type, flags, id_len, session, seq */
 #define IC_HEADER_MAX     (IC_HEADER_FIXED + IC_ID_MAX)
+#define IC_TICKET_LEN     8	/* a HELLO's clear ticket, after the header */
 #define IC_BODY_MAX       (IC_MAX_DATAGRAM - IC_HEADER_MAX - IC_TAG_LEN)
 #define IC_NAME_MAX       32	/* sensor and control names */
 #define IC_UNIT_MAX       15	/* unit strings, UTF-8 bytes */
@@ -47,6 +48,7 @@ enum ic_type {
 	IC_ACK = 9,		/* device -> base: a command's outcome and the state after it */
 	IC_FRAME = 10,		/* device -> base: one fragment of a JPEG frame */
 	IC_GET = 11,		/* base -> device: report your state now */
+	IC_CHALLENGE = 12,	/* base -> device: "say hello again with this ticket" */
 };
 
 /* The direction is part of the nonce, so a datagram reflected back to its
@@ -72,6 +74,7 @@ enum ic_err {
 	IC_ERR_SESSION = -12,	/* no such session */
 	IC_ERR_STATE = -13,	/* message not valid in this state */
 	IC_ERR_CRYPTO = -14,	/* crypto backend failure */
+	IC_ERR_TICKET = -15,	/* a HELLO without the base's current ticket (a replay, or a device that has none) */
 };
 
 const char *ic_strerror(int err);
@@ -84,6 +87,7 @@ struct ic_header {
 	char id[IC_ID_MAX + 1];	/* NUL-terminated copy */
 	uint64_t session;
 	uint64_t seq;
+	uint64_t ticket;	/* HELLO only: the ticket in clear after the header (0: none) */
 };
 
 bool ic_id_valid(const char *id, size_t len);
@@ -97,12 +101,18 @@ int ic_key_hello(uint8_t out[IC_KEY_LEN], const uint8_t psk[IC_KEY_LEN], const c
 int ic_key_session(uint8_t out[IC_KEY_LEN], const uint8_t psk[IC_KEY_LEN], const char *id,
 		   uint64_t sd, uint64_t sb);
 int ic_key_reset(uint8_t out[IC_KEY_LEN], const uint8_t psk[IC_KEY_LEN], const char *id, uint64_t sb);
+int ic_key_ticket(uint8_t out[IC_KEY_LEN], const uint8_t psk[IC_KEY_LEN], const char *id);
 
 /* Writes header, ciphertext and tag to out. Returns the datagram length or an
  * ic_err. body may be NULL when body_len is 0. */
 int ic_seal(uint8_t *out, size_t cap, const uint8_t key[IC_KEY_LEN], enum ic_dir dir,
 	    uint8_t type, const char *id, uint64_t session, uint64_t seq,
 	    const uint8_t *body, size_t body_len);
+
+/* A HELLO: as ic_seal, with the ticket in clear after the header (part of
+ * the associated data). ic_seal refuses IC_HELLO. */
+int ic_seal_hello(uint8_t *out, size_t cap, const uint8_t key[IC_KEY_LEN], const char *id, uint64_t sd,
+		  uint64_t seq, uint64_t ticket, const uint8_t *body, size_t body_len);
 
 /* Verifies and decrypts a datagram whose header h (hdr_len bytes) was decoded
  * by ic_header_decode. body needs IC_BODY_MAX bytes. Returns IC_OK or an ic_err. */
@@ -156,6 +166,7 @@ struct ic_hello {
 struct ic_welcome {
 	uint16_t keepalive;	/* seconds the base expects between keepalives */
 	uint64_t time_ms;	/* base unit's Unix time, for devices with no clock */
+	uint64_t ticket;	/* the ticket for the device's next HELLO */
 };
 
 struct ic_value {

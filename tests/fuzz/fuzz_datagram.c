@@ -37,12 +37,15 @@ static void setup(void)
 		psk[i] = (uint8_t)i;
 	snprintf(h.sensors[0].name, sizeof(h.sensors[0].name), "%s", "temperature");
 	ic_peer_init(&peer, "cellar-thermo", psk);
+	ic_peer_set_ticket(&peer, 0x2122232425262728ull);	/* the vectors' */
 	ic_device_init(&dev, "cellar-thermo", psk);
 	ic_device_restart(&dev, 0x0102030405060708ull);
+	dev.ticket = peer.ticket;
 	n = ic_hello_encode(hb, sizeof(hb), &h);
 	n = ic_device_hello(&dev, hb, (size_t)n, out, sizeof(out));
 	ic_header_decode(&hdr, &hl, out, (size_t)n);
 	ic_peer_receive(&peer, &hdr, hl, out, (size_t)n, 0x1112131415161718ull, body, &blen, &ev, &newest);
+	ic_peer_set_ticket(&peer, 0x3132333435363738ull);
 	n = ic_peer_welcome(&peer, &w, out, sizeof(out));
 	ic_device_receive(&dev, out, (size_t)n, &type, body, &blen);
 	ready = 1;
@@ -79,6 +82,8 @@ static void to_base(const uint8_t *dg, size_t len)
 		return;
 	if (ic_peer_receive(&peer, &h, hl, dg, len, 0x2222, body, &blen, &ev, &newest) == IC_OK)
 		decode_body(h.type, body, blen);
+	if (!peer.ticket)	/* a hello took it: as the base unit does */
+		ic_peer_set_ticket(&peer, 0x4444);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -50,9 +50,21 @@ def garbage(base, count):
     return 0
 
 
-def hello_for(dev_id, key, sd, seq=1):
+def hello_for(dev_id, key, sd, seq=1, ticket=0):
     body = ic.hello_body(1, 1, [("level", "cm")])
-    return ic.seal(ic.derive("hello", key, dev_id, sd), ic.TO_BASE, ic.HELLO, dev_id, sd, seq, body)
+    return ic.seal(ic.derive("hello", key, dev_id, sd), ic.TO_BASE, ic.HELLO, dev_id, sd, seq, body, ticket)
+
+
+def ticket_from(s, base, dev_id, key=None):
+    """A hello without a ticket is answered with a CHALLENGE: its ticket
+    (checked under key when given)."""
+    s.sendto(hello_for(dev_id, key or os.urandom(32), 3), base)
+    data, _ = s.recvfrom(2000)
+    fields, _, _ = ic.parse(data)
+    assert fields["type"] == ic.CHALLENGE, "expected a CHALLENGE, got type %d" % fields["type"]
+    if key:
+        ic.open_(ic.derive("ticket", key, dev_id), ic.TO_DEVICE, data)
+    return fields["seq"]
 
 
 def unknown(base):
@@ -69,7 +81,8 @@ def unknown(base):
 
 def wrongkey(base, dev_id, key=None):
     s = sock()
-    s.sendto(hello_for(dev_id, key or os.urandom(32), 6), base)
+    ticket = ticket_from(s, base, dev_id)  # anyone may ask: it costs the base no crypto
+    s.sendto(hello_for(dev_id, key or os.urandom(32), 6, 1, ticket), base)
     try:
         s.recvfrom(2000)
         print("FAIL: the base answered a hello sealed with a wrong key")
@@ -106,11 +119,13 @@ def replay(base, path):
             answers.append(ic.parse(data)[0]["type"])
     except socket.timeout:
         pass
-    names = {ic.WELCOME: "welcome", ic.RESET: "reset", ic.KEEPALIVE: "keepalive"}
+    names = {ic.WELCOME: "welcome", ic.RESET: "reset", ic.KEEPALIVE: "keepalive", ic.CHALLENGE: "challenge"}
     print("replayed %d datagrams; answers: %s" % (len(sent), " ".join(names.get(t, str(t)) for t in answers) or "none"))
-    # A WELCOME to a replayed HELLO or a RESET is harmless: only the real
-    # device can use them. Anything else would be a session answering.
-    return 0 if all(t in (ic.WELCOME, ic.RESET) for t in answers) else 1
+    # A replayed HELLO gets at most a CHALLENGE (its ticket was taken), a
+    # session the base does not know a RESET: only the real device can use
+    # them. A WELCOME would be a handshake started by a replay; anything else
+    # a session answering.
+    return 0 if all(t in (ic.CHALLENGE, ic.RESET) for t in answers) else 1
 
 
 def session(base, dev_id, key, value, save=None):
@@ -118,7 +133,9 @@ def session(base, dev_id, key, value, save=None):
     log = []
     s = Recorder(sock(), log)
     sd = int.from_bytes(os.urandom(8), "big") | 1
-    hello = hello_for(dev_id, key, sd)
+    ticket = ticket_from(s, base, dev_id, key)
+    print("ok: a hello without a ticket is challenged")
+    hello = hello_for(dev_id, key, sd, 2, ticket)
     s.sendto(hello, base)
     data, _ = s.recvfrom(2000)
     fields, _, _ = ic.parse(data)
@@ -126,7 +143,7 @@ def session(base, dev_id, key, value, save=None):
     k = ic.derive("session", key, dev_id, sd, sb)
     fields, body = ic.open_(k, ic.TO_DEVICE, data)
     assert fields["type"] == ic.WELCOME
-    keepalive, base_time = struct.unpack(">HQ", body[:10])
+    keepalive, base_time, _next_ticket = struct.unpack(">HQQ", body[:18])
     print("ok: welcome (keepalive %d s)" % keepalive)
     seq = 2
     s.sendto(ic.seal(k, ic.TO_BASE, ic.KEEPALIVE, dev_id, sb, seq, b""), base)
@@ -144,8 +161,12 @@ def session(base, dev_id, key, value, save=None):
     s.sendto(hello, base)
     try:
         data, _ = s.recvfrom(2000)
-        print("FAIL: the base answered a replayed hello (type %d)" % ic.parse(data)[0]["type"])
-        failed = 1
+        t = ic.parse(data)[0]["type"]
+        if t != ic.CHALLENGE:
+            print("FAIL: the base answered a replayed hello (type %d)" % t)
+            failed = 1
+        else:
+            print("ok: the replayed hello got only the challenge")
     except socket.timeout:
         print("ok: replays unanswered")
     # Roam: the next datagram comes from another port; the base must answer there.

@@ -13,6 +13,7 @@
 
 static const char *const DEV = "cellar-thermo";
 static const uint64_t SD = 0x0102030405060708ull, SB = 0x1112131415161718ull;
+static const uint64_t TICKET = 0x2122232425262728ull, NEXT_TICKET = 0x3132333435363738ull;
 
 int vector_get(const char *name, uint8_t *out, size_t cap)
 {
@@ -103,7 +104,7 @@ static void test_vectors_keys_and_bodies(void)
 {
 	uint8_t psk[32], k[32], body[IC_BODY_MAX];
 	struct ic_hello h = thermo_hello();
-	struct ic_welcome w = { .keepalive = 15, .time_ms = 1795996800000ull };
+	struct ic_welcome w = { .keepalive = 15, .time_ms = 1795996800000ull, .ticket = NEXT_TICKET };
 	struct ic_reading r = { .n = 2, .values = { { 0, 12.5 }, { 1, 81.0 } } };
 
 	psk_fill(psk);
@@ -113,6 +114,8 @@ static void test_vectors_keys_and_bodies(void)
 	check_vector("key_session", k, 32);
 	CHECK_EQ(ic_key_reset(k, psk, DEV, SB), IC_OK);
 	check_vector("key_reset", k, 32);
+	CHECK_EQ(ic_key_ticket(k, psk, DEV), IC_OK);
+	check_vector("key_ticket", k, 32);
 	check_vector("body_hello", body, ic_hello_encode(body, sizeof(body), &h));
 	check_vector("body_welcome", body, ic_welcome_encode(body, sizeof(body), &w));
 	check_vector("body_reading", body, ic_reading_encode(body, sizeof(body), &r));
@@ -134,16 +137,35 @@ static void test_vectors_session(void)
 	uint8_t type;
 	int n, hn, rn;
 
+	const uint8_t *challenge;
+
 	psk_fill(psk);
 	CHECK_EQ(ic_device_init(&d, DEV, psk), IC_OK);
 	CHECK_EQ(ic_peer_init(&p, DEV, psk), IC_OK);
+	CHECK_EQ(ic_peer_set_ticket(&p, TICKET), IC_OK);
 	hn = ic_hello_encode(hb, sizeof(hb), &h);
 	CHECK_EQ(ic_device_restart(&d, SD), IC_OK);
+
+	/* a device that just started has no ticket: its hello is challenged */
+	n = ic_device_hello(&d, hb, (size_t)hn, out, sizeof(out));
+	CHECK_EQ(ic_header_decode(&hdr, &hl, out, (size_t)n), IC_OK);
+	CHECK_EQ(hdr.ticket, 0);
+	CHECK_EQ(ic_peer_receive(&p, &hdr, hl, out, (size_t)n, SB, body, &blen, &ev, &newest), IC_ERR_TICKET);
+	CHECK(!p.pending);
+	n = (int)ic_peer_challenge(&p, &challenge);
+	check_vector("dgram_challenge", challenge, n);
+	CHECK_EQ(ic_device_receive(&d, challenge, (size_t)n, &type, body, &blen), IC_OK);
+	CHECK_EQ(type, IC_CHALLENGE);
+	CHECK_EQ(d.ticket, TICKET);
+	CHECK_EQ(d.state, IC_DEV_HELLO);
+	/* the same challenge again brings nothing new */
+	CHECK_EQ(ic_device_receive(&d, challenge, (size_t)n, &type, body, &blen), IC_ERR_REPLAY);
 
 	n = ic_device_hello(&d, hb, (size_t)hn, out, sizeof(out));
 	check_vector("dgram_hello", out, n);
 	CHECK_EQ(ic_header_decode(&hdr, &hl, out, (size_t)n), IC_OK);
 	CHECK_EQ(hdr.type, IC_HELLO);
+	CHECK_EQ(hdr.ticket, TICKET);
 	CHECK(strcmp(hdr.id, DEV) == 0);
 	CHECK_EQ(ic_peer_receive(&p, &hdr, hl, out, (size_t)n, SB, body, &blen, &ev, &newest), IC_OK);
 	CHECK_EQ(ev, IC_EV_HELLO);
@@ -151,12 +173,16 @@ static void test_vectors_session(void)
 	CHECK_EQ(ic_hello_decode(&got, body, blen), IC_OK);
 	CHECK(memcmp(&got, &h, sizeof(got)) == 0);
 	CHECK(!p.ready);
+	CHECK_EQ(p.ticket, 0);	/* taken */
+	CHECK_EQ(ic_peer_welcome(&p, &w, out, sizeof(out)), IC_ERR_STATE);	/* no ticket to give */
+	CHECK_EQ(ic_peer_set_ticket(&p, NEXT_TICKET), IC_OK);
 
 	n = ic_peer_welcome(&p, &w, out, sizeof(out));
 	check_vector("dgram_welcome", out, n);
 	CHECK_EQ(ic_device_receive(&d, out, (size_t)n, &type, body, &blen), IC_OK);
 	CHECK_EQ(type, IC_WELCOME);
 	CHECK_EQ(d.state, IC_DEV_READY);
+	CHECK_EQ(d.ticket, NEXT_TICKET);
 
 	n = ic_device_seal(&d, IC_KEEPALIVE, NULL, 0, out, sizeof(out));
 	check_vector("dgram_keepalive", out, n);
@@ -187,7 +213,8 @@ static void test_vectors_session(void)
 	n = ic_device_seal(&d, IC_BYE, NULL, 0, out, sizeof(out));
 	check_vector("dgram_bye", out, n);
 
-	/* RESET for a session the base does not know, answering seq 7 */
+	/* RESET for a session the base does not know (answering seq 7): it
+	 * carries the current ticket as its sequence */
 	memset(&hdr, 0, sizeof(hdr));
 	snprintf(hdr.id, sizeof(hdr.id), "%s", DEV);
 	hdr.session = SB;
@@ -197,28 +224,56 @@ static void test_vectors_session(void)
 	CHECK_EQ(ic_device_receive(&d, out, (size_t)n, &type, body, &blen), IC_OK);
 	CHECK_EQ(type, IC_RESET);
 	CHECK_EQ(d.state, IC_DEV_IDLE);
+	CHECK_EQ(d.ticket, NEXT_TICKET);
+}
+
+/* A device's hello, taken by the peer: challenged first when the device has
+ * no ticket. Returns ic_peer_receive's result for the hello with a ticket. */
+static int say_hello(struct ic_device *d, struct ic_peer *p, uint64_t sb)
+{
+	uint8_t out[IC_MAX_DATAGRAM], body[IC_MAX_DATAGRAM], hb[IC_BODY_MAX];
+	struct ic_hello h = thermo_hello();
+	struct ic_header hdr;
+	enum ic_peer_event ev;
+	size_t hl, blen;
+	bool newest;
+	uint8_t type;
+	int n, ret = IC_ERR_STATE, hn = ic_hello_encode(hb, sizeof(hb), &h);
+
+	for (int i = 0; i < 2; i++) {
+		const uint8_t *c;
+
+		n = ic_device_hello(d, hb, (size_t)hn, out, sizeof(out));
+		ic_header_decode(&hdr, &hl, out, (size_t)n);
+		ret = ic_peer_receive(p, &hdr, hl, out, (size_t)n, sb, body, &blen, &ev, &newest);
+		if (ret != IC_ERR_TICKET)
+			break;
+		n = (int)ic_peer_challenge(p, &c);
+		CHECK_EQ(ic_device_receive(d, c, (size_t)n, &type, body, &blen), IC_OK);
+	}
+	if (ret == IC_OK && !p->ticket)
+		ic_peer_set_ticket(p, sb ^ 0x5555);
+	return ret;
 }
 
 /* Sets up a device and peer with an established session. */
 static void pair(struct ic_device *d, struct ic_peer *p, const char *id, uint64_t sd, uint64_t sb)
 {
-	uint8_t psk[32], out[IC_MAX_DATAGRAM], body[IC_MAX_DATAGRAM], hb[IC_BODY_MAX];
-	struct ic_hello h = thermo_hello();
+	uint8_t psk[32], out[IC_MAX_DATAGRAM], body[IC_MAX_DATAGRAM];
 	struct ic_welcome w = { .keepalive = 15 };
 	struct ic_header hdr;
 	enum ic_peer_event ev;
 	size_t hl, blen;
 	bool newest;
 	uint8_t type;
-	int n, hn = ic_hello_encode(hb, sizeof(hb), &h);
+	int n;
 
 	psk_fill(psk);
 	ic_device_init(d, id, psk);
 	ic_peer_init(p, id, psk);
+	ic_peer_set_ticket(p, sd * 1000 + 1);
 	ic_device_restart(d, sd);
-	n = ic_device_hello(d, hb, (size_t)hn, out, sizeof(out));
-	ic_header_decode(&hdr, &hl, out, (size_t)n);
-	CHECK_EQ(ic_peer_receive(p, &hdr, hl, out, (size_t)n, sb, body, &blen, &ev, &newest), IC_OK);
+	CHECK_EQ(say_hello(d, p, sb), IC_OK);
 	n = ic_peer_welcome(p, &w, out, sizeof(out));
 	CHECK_EQ(ic_device_receive(d, out, (size_t)n, &type, body, &blen), IC_OK);
 	n = ic_device_seal(d, IC_KEEPALIVE, NULL, 0, out, sizeof(out));
@@ -312,7 +367,7 @@ static void test_oversized_and_garbage(void)
 	big[2] = 0;
 	big[1] = 200;
 	CHECK_EQ(ic_header_decode(&hdr, &hl, big, 100), IC_ERR_TYPE);
-	big[1] = 12;	/* the first type not yet specified */
+	big[1] = 13;	/* the first type not yet specified */
 	CHECK_EQ(ic_header_decode(&hdr, &hl, big, 100), IC_ERR_TYPE);
 	big[1] = IC_READING;
 	big[3] = 0;
@@ -413,41 +468,70 @@ static void test_wrong_key_and_impersonation(void)
 	CHECK_EQ(deliver(&p, out, (size_t)n), IC_OK);
 }
 
-/* A replayed HELLO gets an answer but changes nothing the base relies on. */
+/* A replayed HELLO changes nothing: refused before any crypto (its ticket
+ * was taken), it starts no handshake and displaces none in progress. */
 static void test_replayed_hello(void)
 {
 	uint8_t psk[32], hb[IC_BODY_MAX], old_hello[IC_MAX_DATAGRAM], out[IC_MAX_DATAGRAM];
+	uint8_t body[IC_MAX_DATAGRAM], dg[IC_MAX_DATAGRAM];
 	struct ic_hello h = thermo_hello();
-	struct ic_device d;
+	struct ic_welcome w = { .keepalive = 15 };
+	struct ic_device d, old, again;
 	struct ic_peer p;
-	int hn = ic_hello_encode(hb, sizeof(hb), &h), on, n;
+	int hn = ic_hello_encode(hb, sizeof(hb), &h), on, n, dn;
 	uint64_t sb_before;
+	const uint8_t *c;
+	size_t blen, cn;
+	uint8_t type;
 
 	psk_fill(psk);
 	pair(&d, &p, DEV, 31, 32);
-	/* capture a hello of an earlier session */
-	{
-		struct ic_device old;
-		ic_device_init(&old, DEV, psk);
-		ic_device_restart(&old, 7);
-		on = ic_device_hello(&old, hb, (size_t)hn, old_hello, sizeof(old_hello));
-	}
+	/* a hello captured on its way, with the ticket the peer holds now */
+	ic_device_init(&old, DEV, psk);
+	ic_device_restart(&old, 7);
+	old.ticket = p.ticket;
+	on = ic_device_hello(&old, hb, (size_t)hn, old_hello, sizeof(old_hello));
 	sb_before = p.sb;
-	CHECK_EQ(deliver(&p, old_hello, (size_t)on), IC_OK);	/* answered... */
-	CHECK(p.ready && p.sb == sb_before);			/* ...but the session stands */
+	/* the first time it is a hello like any: it takes the ticket */
+	CHECK_EQ(deliver(&p, old_hello, (size_t)on), IC_OK);
+	CHECK(p.ready && p.sb == sb_before);			/* the session stands */
+	ic_peer_set_ticket(&p, 4242);
 	n = ic_device_seal(&d, IC_KEEPALIVE, NULL, 0, out, sizeof(out));
 	CHECK_EQ(deliver(&p, out, (size_t)n), IC_OK);
-	CHECK_EQ(deliver(&p, old_hello, (size_t)on), IC_ERR_REPLAY);	/* the same again */
-	/* welcome for the old hello goes nowhere: the device refuses it */
-	{
-		uint8_t body[IC_MAX_DATAGRAM];
-		size_t blen;
-		uint8_t type;
-		struct ic_welcome w = { .keepalive = 15 };
-		n = ic_peer_welcome(&p, &w, out, sizeof(out));
-		CHECK(ic_device_receive(&d, out, (size_t)n, &type, body, &blen) != IC_OK);
-		CHECK_EQ(d.state, IC_DEV_READY);
-	}
+	/* again and again: a replay, refused before any crypto */
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(deliver(&p, old_hello, (size_t)on), IC_ERR_REPLAY);
+	/* the device restarts: its handshake is not displaced by the replays */
+	ic_device_init(&again, DEV, psk);
+	ic_device_restart(&again, 99);
+	again.ticket = 4242;
+	dn = ic_device_hello(&again, hb, (size_t)hn, dg, sizeof(dg));
+	CHECK_EQ(deliver(&p, dg, (size_t)dn), IC_OK);
+	CHECK(p.pending && p.p_sd == 99);
+	ic_peer_set_ticket(&p, 4343);
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(deliver(&p, old_hello, (size_t)on), IC_ERR_TICKET);
+	CHECK(p.pending && p.p_sd == 99);
+	n = ic_peer_welcome(&p, &w, out, sizeof(out));
+	CHECK_EQ(ic_device_receive(&again, out, (size_t)n, &type, body, &blen), IC_OK);
+	CHECK_EQ(again.ticket, 4343);
+	n = ic_device_seal(&again, IC_KEEPALIVE, NULL, 0, out, sizeof(out));
+	CHECK_EQ(deliver(&p, out, (size_t)n), IC_OK);
+	CHECK(p.ready && p.sd == 99);
+	/* a stale ticket is refused for its ticket, before the tag is looked at */
+	old_hello[on - 1] ^= 1;
+	CHECK_EQ(deliver(&p, old_hello, (size_t)on), IC_ERR_TICKET);
+	/* and the current ticket with a forged tag is refused, the ticket kept */
+	old.ticket = p.ticket;
+	on = ic_device_hello(&old, hb, (size_t)hn, old_hello, sizeof(old_hello));
+	old_hello[on - 1] ^= 1;
+	CHECK_EQ(deliver(&p, old_hello, (size_t)on), IC_ERR_AUTH);
+	CHECK_EQ(p.ticket, 4343);
+	/* a challenge never ends a running session */
+	cn = ic_peer_challenge(&p, &c);
+	CHECK(cn > 0);
+	CHECK_EQ(ic_device_receive(&again, c, cn, &type, body, &blen), IC_ERR_STATE);
+	CHECK_EQ(again.state, IC_DEV_READY);
 }
 
 /* The base restarts: it knows no session; the device is told to say hello. */
@@ -464,12 +548,17 @@ static void test_base_restart_reset(void)
 	psk_fill(psk);
 	pair(&d, &p, DEV, 41, 42);
 	ic_peer_init(&fresh, DEV, psk);
+	ic_peer_set_ticket(&fresh, 5150);
 	n = ic_device_seal(&d, IC_KEEPALIVE, NULL, 0, out, sizeof(out));
 	CHECK_EQ(deliver(&fresh, out, (size_t)n), IC_ERR_SESSION);
 	ic_header_decode(&hdr, &hl, out, (size_t)n);
 	n = ic_peer_reset(&fresh, &hdr, out, sizeof(out));
 	CHECK_EQ(ic_device_receive(&d, out, (size_t)n, &type, body, &blen), IC_OK);
 	CHECK_EQ(d.state, IC_DEV_IDLE);
+	CHECK_EQ(d.ticket, 5150);	/* the restarted base's ticket: the hello needs no challenge */
+	ic_device_restart(&d, 45);
+	CHECK_EQ(say_hello(&d, &fresh, 46), IC_OK);
+	CHECK(fresh.pending && fresh.p_sd == 45);
 	/* a RESET for a session the device is not in changes nothing */
 	pair(&d, &p, DEV, 43, 44);
 	CHECK_EQ(ic_device_receive(&d, out, (size_t)n, &type, body, &blen), IC_ERR_SESSION);

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 HELLO, WELCOME, RESET, KEEPALIVE, BYE, READING = 1, 2, 3, 4, 5, 6
-STATE, COMMAND, ACK, FRAME, GET = 7, 8, 9, 10, 11
+STATE, COMMAND, ACK, FRAME, GET, CHALLENGE = 7, 8, 9, 10, 11, 12
 FRAGMENT_DATA = 1200 - (20 + 32) - 16 - 12  # 1120: every fragment but the last carries this much
 SWITCH, RANGE, ENUM = 1, 2, 3
 TO_BASE, TO_DEVICE = 0, 1
@@ -24,8 +24,11 @@ def derive(purpose, psk, dev_id, *sessions):
                 info=info).derive(psk)
 
 
-def seal(key, direction, mtype, dev_id, session, seq, body):
+def seal(key, direction, mtype, dev_id, session, seq, body, ticket=None):
+    """ticket: a HELLO's, in clear after the header and part of the associated data."""
     header = bytes([1, mtype, 0, len(dev_id)]) + dev_id.encode() + struct.pack(">QQ", session, seq)
+    if mtype == HELLO:
+        header += struct.pack(">Q", ticket)
     nonce = bytes([direction, 0, 0, 0]) + struct.pack(">Q", seq)
     return header + ChaCha20Poly1305(key).encrypt(nonce, body, header)
 
@@ -73,23 +76,27 @@ def vectors():
     k_hello = derive("hello", psk, dev, sd)
     k_sess = derive("session", psk, dev, sd, sb)
     k_reset = derive("reset", psk, dev, sb)
+    k_ticket = derive("ticket", psk, dev)
+    ticket, next_ticket = 0x2122232425262728, 0x3132333435363738
     hello = hello_body(1, 15, [("temperature", "\u00b0C"), ("humidity", "%")])
-    welcome = struct.pack(">HQ", 15, 1795996800000)
+    welcome = struct.pack(">HQQ", 15, 1795996800000, next_ticket)
     reading = reading_body([(0, 12.5), (1, 81.0)])
     return [
         ("key_hello", k_hello),
         ("key_session", k_sess),
         ("key_reset", k_reset),
+        ("key_ticket", k_ticket),
         ("body_hello", hello),
         ("body_welcome", welcome),
         ("body_reading", reading),
-        ("dgram_hello", seal(k_hello, TO_BASE, HELLO, dev, sd, 1, hello)),
+        ("dgram_challenge", seal(k_ticket, TO_DEVICE, CHALLENGE, dev, 0, ticket, b"")),
+        ("dgram_hello", seal(k_hello, TO_BASE, HELLO, dev, sd, 2, hello, ticket)),
         ("dgram_welcome", seal(k_sess, TO_DEVICE, WELCOME, dev, sb, 1, welcome)),
-        ("dgram_keepalive", seal(k_sess, TO_BASE, KEEPALIVE, dev, sb, 2, b"")),
-        ("dgram_reading", seal(k_sess, TO_BASE, READING, dev, sb, 3, reading)),
+        ("dgram_keepalive", seal(k_sess, TO_BASE, KEEPALIVE, dev, sb, 3, b"")),
+        ("dgram_reading", seal(k_sess, TO_BASE, READING, dev, sb, 4, reading)),
         ("dgram_keepalive_reply", seal(k_sess, TO_DEVICE, KEEPALIVE, dev, sb, 2, b"")),
-        ("dgram_bye", seal(k_sess, TO_BASE, BYE, dev, sb, 4, b"")),
-        ("dgram_reset", seal(k_reset, TO_DEVICE, RESET, dev, sb, 7, b"")),
+        ("dgram_bye", seal(k_sess, TO_BASE, BYE, dev, sb, 5, b"")),
+        ("dgram_reset", seal(k_reset, TO_DEVICE, RESET, dev, sb, next_ticket, b"")),
     ] + control_vectors(psk, sd, sb) + frame_vectors(psk, sd, sb)
 
 
@@ -145,8 +152,12 @@ def parse(datagram):
         raise ValueError("not an intercom v1 datagram")
     n = datagram[3]
     session, seq = struct.unpack(">QQ", datagram[4 + n:20 + n])
-    return {"type": datagram[1], "id": datagram[4:4 + n].decode(), "session": session, "seq": seq}, \
-        datagram[:20 + n], datagram[20 + n:]
+    fields = {"type": datagram[1], "id": datagram[4:4 + n].decode(), "session": session, "seq": seq}
+    end = 20 + n
+    if fields["type"] == HELLO:
+        fields["ticket"], = struct.unpack(">Q", datagram[end:end + 8])
+        end += 8
+    return fields, datagram[:end], datagram[end:]
 
 
 def open_(key, direction, datagram):

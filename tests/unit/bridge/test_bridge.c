@@ -103,6 +103,22 @@ static void to_base(const uint8_t *dgram, int n)
 		inbound_datagram(&B, dgram, (size_t)n, &dev_addr, sizeof(struct sockaddr_in));
 }
 
+/* The same from another host: an attacker's. */
+static void from_elsewhere(const uint8_t *dgram, int n)
+{
+	struct sockaddr_storage a = dev_addr;
+
+	((struct sockaddr_in *)&a)->sin_addr.s_addr = htonl(0xc0000201);
+	((struct sockaddr_in *)&a)->sin_port = htons(1024);
+	inbound_datagram(&B, dgram, (size_t)n, &a, sizeof(struct sockaddr_in));
+}
+
+static bool sent_to_device(int i)
+{
+	return stub_sent[i].to.ss_family == AF_INET &&
+	       ((struct sockaddr_in *)&stub_sent[i].to)->sin_addr.s_addr == htonl(0x0a000002);
+}
+
 static void device_send(struct ic_device *dv, uint8_t type, const uint8_t *body, size_t len)
 {
 	uint8_t out[IC_MAX_DATAGRAM];
@@ -131,17 +147,21 @@ static const struct ic_hello thermo_hello = {
 	.sensors = { { .name = "temperature", .unit = "°C" } },
 };
 
-/* HELLO -> WELCOME: the device is READY, the base unit waits for proof. */
+/* HELLO (no ticket yet) -> CHALLENGE -> HELLO -> WELCOME: the device is
+ * READY, the base unit waits for proof. */
 static void hello(struct ic_device *dv, const char *id, const uint8_t *psk, const struct ic_hello *h)
 {
-	uint8_t body[IC_BODY_MAX], out[IC_MAX_DATAGRAM];
-	int n = ic_hello_encode(body, sizeof(body), h), sent = stub_n_sent;
+	uint8_t body[IC_BODY_MAX], out[IC_MAX_DATAGRAM], hb[IC_BODY_MAX];
+	int n = ic_hello_encode(hb, sizeof(hb), h), sent = stub_n_sent;
 	size_t len;
 
 	CHECK_EQ(ic_device_init(dv, id, psk), IC_OK);
 	CHECK_EQ(ic_device_restart(dv, random_u64_nonzero()), IC_OK);
-	to_base(out, ic_device_hello(dv, body, (size_t)n, out, sizeof(out)));
+	to_base(out, ic_device_hello(dv, hb, (size_t)n, out, sizeof(out)));
 	CHECK_EQ(stub_n_sent, sent + 1);
+	CHECK_EQ(device_receive(dv, body, &len), IC_CHALLENGE);
+	to_base(out, ic_device_hello(dv, hb, (size_t)n, out, sizeof(out)));
+	CHECK_EQ(stub_n_sent, sent + 2);
 	CHECK_EQ(device_receive(dv, body, &len), IC_WELCOME);
 	CHECK_EQ(dv->state, IC_DEV_READY);
 }
@@ -176,6 +196,7 @@ static void test_hello_welcome(void)
 
 		ic_device_init(&evil, "thermo", wrong);
 		ic_device_restart(&evil, 77);
+		evil.ticket = device_table_find(&B.table, "thermo")->peer.ticket;	/* public: in every CHALLENGE */
 		to_base(out, ic_device_hello(&evil, body, (size_t)n, out, sizeof(out)));
 		CHECK_EQ(stub_n_sent, sent);
 		CHECK_EQ(B.m.auth_failed, 1);
@@ -335,6 +356,7 @@ static void test_bye_offline(void)
 	device_send(&dv, IC_KEEPALIVE, NULL, 0);
 	CHECK(!device_table_find(&B.table, "lamp")->online);
 	/* a device that goes silent goes offline after offline_after keepalives */
+	stub_now += 1000;	/* it restarts a second later */
 	hello(&dv, "lamp", lamp_psk, &lamp_hello);
 	device_send(&dv, IC_KEEPALIVE, NULL, 0);
 	CHECK(strcmp(last("lamp/availability"), "online") == 0);
@@ -435,6 +457,97 @@ static void test_reset_after_restart(void)
 	teardown();
 }
 
+/* Junk from other hosts, for a device id and with no key, cannot take the
+ * RESETs the real device is owed; the RESET's ticket lets its hello through
+ * at once. */
+static void test_reset_not_starved(void)
+{
+	struct ic_device dv;
+	uint8_t body[IC_BODY_MAX], junk[64], d1[IC_MAX_DATAGRAM], hb[IC_BODY_MAX];
+	size_t len;
+	int n, hn;
+
+	setup();
+	hello(&dv, "thermo", thermo_psk, &thermo_hello);
+	reading(&dv, 20);
+	teardown();
+	setup();	/* restarted */
+	/* two junk datagrams a second for "thermo", from another host */
+	memset(junk, 0, sizeof(junk));
+	n = ic_seal(junk, sizeof(junk), (const uint8_t[IC_KEY_LEN]){ 0 }, IC_TO_BASE, IC_KEEPALIVE, "thermo", 123, 1,
+		    NULL, 0);
+	from_elsewhere(junk, n);
+	stub_now += 500;
+	from_elsewhere(junk, n);
+	CHECK_EQ(B.m.resets_sent, 1);		/* the junk got one */
+	CHECK(!sent_to_device(stub_n_sent - 1));
+	n = ic_device_seal(&dv, IC_KEEPALIVE, NULL, 0, d1, sizeof(d1));
+	to_base(d1, n);
+	CHECK_EQ(B.m.resets_sent, 2);		/* and the device its own, in the same second */
+	CHECK(sent_to_device(stub_n_sent - 1));
+	CHECK_EQ(device_receive(&dv, body, &len), IC_RESET);
+	/* the device's hello carries the RESET's ticket: a WELCOME at once */
+	ic_device_restart(&dv, 4711);
+	hn = ic_hello_encode(hb, sizeof(hb), &thermo_hello);
+	to_base(d1, ic_device_hello(&dv, hb, (size_t)hn, d1, sizeof(d1)));
+	CHECK_EQ(device_receive(&dv, body, &len), IC_WELCOME);
+	device_send(&dv, IC_KEEPALIVE, NULL, 0);
+	CHECK(device_table_find(&B.table, "thermo")->online);
+	CHECK_EQ(B.m.challenges_sent, 0);
+	teardown();
+}
+
+/* A hello captured and replayed, over and over, while the device makes a new
+ * handshake: refused for its stale ticket, answered with the CHALLENGE only
+ * (never a WELCOME), and the device's handshake goes through. */
+static void test_replayed_hello_blocks_nothing(void)
+{
+	struct ic_device dv;
+	uint8_t body[IC_BODY_MAX], old[IC_MAX_DATAGRAM], out[IC_MAX_DATAGRAM], hb[IC_BODY_MAX];
+	struct device *d;
+	size_t len;
+	int on, hn = ic_hello_encode(hb, sizeof(hb), &thermo_hello), welcomes = 0;
+	uint64_t stale;
+
+	setup();
+	d = device_table_find(&B.table, "thermo");
+	hello(&dv, "thermo", thermo_psk, &thermo_hello);
+	device_send(&dv, IC_KEEPALIVE, NULL, 0);
+	CHECK(d->online);
+	/* what an attacker captured: the hello that worked (its ticket is taken) */
+	{
+		struct ic_device copy;
+
+		ic_device_init(&copy, "thermo", thermo_psk);
+		ic_device_restart(&copy, 99);
+		copy.ticket = 1;
+		on = ic_device_hello(&copy, hb, (size_t)hn, old, sizeof(old));
+	}
+	/* the device lost its link and says hello again, with the ticket of its welcome */
+	ic_device_restart(&dv, 5150);
+	stale = B.m.stale_ticket;
+	for (int i = 0; i < 10; i++) {
+		from_elsewhere(old, on);
+		stub_now += 25;
+	}
+	to_base(out, ic_device_hello(&dv, hb, (size_t)hn, out, sizeof(out)));
+	CHECK_EQ(device_receive(&dv, body, &len), IC_WELCOME);
+	for (int i = 0; i < 10; i++) {
+		from_elsewhere(old, on);
+		stub_now += 25;
+	}
+	CHECK(d->peer.pending && d->peer.p_sd == 5150);	/* not displaced */
+	for (int i = 0; i < stub_n_sent; i++)
+		if (!sent_to_device(i) && stub_sent[i].len > 2 && stub_sent[i].buf[1] == IC_WELCOME)
+			welcomes++;
+	CHECK_EQ(welcomes, 0);
+	CHECK_EQ(B.m.stale_ticket - stale, 20);
+	CHECK_EQ(B.m.challenges_sent, 1 + 20);	/* the device's first hello's, and one per replay */
+	device_send(&dv, IC_KEEPALIVE, NULL, 0);
+	CHECK(d->online && d->peer.sd == 5150);
+	teardown();
+}
+
 /* A command that sets a control with a failsafe is given up when the device
  * has gone back to its safe value by itself: never retransmitted past it. */
 static void test_failsafe_deadline(void)
@@ -501,6 +614,8 @@ static const struct test_case tests[] = {
 	{ "bridge: an outage and its replay, in order", test_outage_replay },
 	{ "bridge: a retained set is not carried out", test_retained_set_ignored },
 	{ "bridge: a session it lost -> one RESET a second", test_reset_after_restart },
+	{ "bridge: junk from other hosts does not starve a device's RESET", test_reset_not_starved },
+	{ "bridge: a replayed hello blocks no handshake", test_replayed_hello_blocks_nothing },
 	{ NULL, NULL },
 };
 
