@@ -204,6 +204,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct req *r = *con_cls;
 
 	(void)version;
+	if (r && r->waiter)	/* a set resumed: its result came, or its time is up */
+		return set_waiting(h, conn, r);
 	if (!r) {
 		const char *cl = header(conn, "Content-Length");
 		if (!(r = calloc(1, sizeof(*r))))
@@ -239,10 +241,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct req *r = *con_cls;
 
-	(void)cls;
 	(void)conn;
 	(void)toe;
 	if (r) {
+		set_abandon(cls, r);
 		free(r->body);
 		free(r);
 		*con_cls = NULL;
@@ -276,12 +278,28 @@ static char *read_file(const char *path)
 	return buf;
 }
 
+/* The store says what came; the connections parked for it are resumed. */
+static void wake(void *ctx, enum store_wake what, const char *key)
+{
+	struct http *h = ctx;
+
+	switch (what) {
+	case STORE_WAKE_EVENTS: park_wake(&h->park, PARK_EVENTS, NULL); break;
+	case STORE_WAKE_FRAME: park_wake(&h->park, PARK_FRAME, key); break;
+	case STORE_WAKE_RESULT: park_wake(&h->park, PARK_RESULT, key); break;
+	case STORE_WAKE_STOP: park_wake(&h->park, PARK_ALL, NULL); break;
+	}
+}
+
 struct http *http_start(const struct dash_config *c, struct store *store, struct broker *broker)
 {
 	struct http *h = calloc(1, sizeof(*h));
 	struct sockaddr_storage ss[2];
 	socklen_t sl[2];
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+	/* Event-driven: a few threads, each polling its share of the connections
+	 * (epoll where there is one); a connection that waits is suspended, so
+	 * slow, idle or hostile clients cost memory, not threads. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_USE_ERROR_LOG;
 
 	if (!h)
@@ -289,6 +307,9 @@ struct http *http_start(const struct dash_config *c, struct store *store, struct
 	h->c = c;
 	h->store = store;
 	h->broker = broker;
+	if (park_init(&h->park) < 0)
+		goto fail;
+	store_set_wake(store, wake, h);
 	if (!(h->auth = auth_new(c)))
 		goto fail;
 	if (addr_listen_set(ss, sl, c->listen) <= 0) {
@@ -313,8 +334,9 @@ struct http *http_start(const struct dash_config *c, struct store *store, struct
 		h->d[f] = MHD_start_daemon(flags | (f ? MHD_USE_IPv6 : 0), 0, NULL, NULL, on_request, h,
 					   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss[f],
 					   MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
-					   MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-					   MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
+					   MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->max_connections_per_address,
+					   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->idle_timeout,
+					   MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
 					   MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 					   MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
 					   h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert,
@@ -337,9 +359,15 @@ void http_stop(struct http *h)
 {
 	if (!h)
 		return;
+	/* Every parked connection is resumed (and sees stopping) before the
+	 * daemons stop: libmicrohttpd must not stop with one suspended. */
+	h->stopping = true;
+	store_set_wake(h->store, NULL, NULL);
+	park_stop(&h->park);
 	for (int f = 0; f < 2; f++)
 		if (h->d[f])
 			MHD_stop_daemon(h->d[f]);
+	park_free(&h->park);
 	auth_free(h->auth);
 	free(h->cert);
 	free(h->key);

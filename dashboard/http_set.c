@@ -1,6 +1,7 @@
 #include "http_int.h"
 #include "log.h"
 #include "parse.h"
+#include "util.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -44,11 +45,9 @@ static enum MHD_Result result_response(struct http *h, struct MHD_Connection *co
 
 enum MHD_Result do_set(struct http *h, struct MHD_Connection *conn, struct req *r, const char *id)
 {
-	char user_id[SET_ID_MAX + 1], our_id[48], err[160], *json, *result;
+	char user_id[SET_ID_MAX + 1], our_id[48], err[160], *json;
 	uint64_t rnd;
 	struct waiter *w;
-	cJSON *res;
-	enum MHD_Result ret;
 
 	if (!store_device_known(h->store, id))
 		return unknown_device(h, conn);
@@ -71,18 +70,46 @@ enum MHD_Result do_set(struct http *h, struct MHD_Connection *conn, struct req *
 		return send_error(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE, msg);
 	}
 	free(json);
-	result = store_result_wait(h->store, w, h->c->set_timeout_ms);
+	/* Wait for the result without a thread: suspended until it comes. */
+	r->waiter = w;
+	r->deadline = now_ms() + (uint64_t)h->c->set_timeout_ms;
+	snprintf(r->set_id, sizeof(r->set_id), "%s", our_id);
+	snprintf(r->user_id, sizeof(r->user_id), "%s", user_id);
+	return set_waiting(h, conn, r);
+}
+
+enum MHD_Result set_waiting(struct http *h, struct MHD_Connection *conn, struct req *r)
+{
+	char err[160], *result;
+	enum MHD_Result ret;
+	cJSON *res;
+
+	for (;;) {
+		uint64_t gen = park_gen(&h->park);
+
+		if (store_result_ready(h->store, r->waiter) || h->stopping || now_ms() >= r->deadline)
+			break;
+		if (park(&h->park, &r->parked, conn, PARK_RESULT, r->set_id, r->deadline, gen))
+			return MHD_YES;
+	}
+	result = store_result_wait(h->store, r->waiter, 0);
+	r->waiter = NULL;
 	if (!result) {
 		snprintf(err, sizeof(err), "no result from the base unit within %d ms", h->c->set_timeout_ms);
-		return result_response(h, conn, user_id, "timeout", err);
+		return result_response(h, conn, r->user_id, "timeout", err);
 	}
 	res = cJSON_Parse(result);
 	free(result);
-	ret = result_response(h, conn, user_id,
+	ret = result_response(h, conn, r->user_id,
 			      cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "status")) ?: "invalid",
 			      cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "error")));
 	cJSON_Delete(res);
 	return ret;
 }
 
-/* --- streams --- */
+void set_abandon(struct http *h, struct req *r)
+{
+	if (r->waiter)
+		free(store_result_wait(h->store, r->waiter, 0));
+	r->waiter = NULL;
+}

@@ -14,14 +14,17 @@
 
 struct stream {
 	struct http *h;
+	struct MHD_Connection *conn;
 	char id[DEVICE_ID_MAX + 1];
 	bool mjpeg;
 	uint64_t seq;			/* SSE: last event sent; MJPEG: frame generation */
+	uint64_t quiet_until;		/* SSE: a keepalive then; MJPEG: the same frame again then */
 	char *text;			/* SSE: what is being written */
 	size_t len, off;
 	struct jpeg *frame;		/* MJPEG: the part being written */
 	char head[128];
 	size_t head_len;
+	struct parked parked;
 };
 
 static ssize_t copy_out(const void *src, size_t len, size_t *off, char *buf, size_t max)
@@ -33,6 +36,7 @@ static ssize_t copy_out(const void *src, size_t len, size_t *off, char *buf, siz
 	return (ssize_t)n;
 }
 
+/* Between events the connection is parked: no thread waits for it. */
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream *s = cls;
@@ -40,16 +44,25 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 	(void)pos;
 	while (!s->text || s->off == s->len) {
+		uint64_t gen = park_gen(&s->h->park);
+
 		free(s->text);
 		s->off = 0;
-		s->text = store_events_wait(s->h->store, &s->seq, SSE_KEEPALIVE_MS, &s->len, &stopped);
-		if (stopped)
+		s->text = store_events_wait(s->h->store, &s->seq, 0, &s->len, &stopped);
+		if (stopped || s->h->stopping)
 			return MHD_CONTENT_READER_END_OF_STREAM;
-		if (!s->text) {	/* quiet: a comment keeps proxies and NATs from closing the stream */
+		if (!s->text && now_ms() >= s->quiet_until) {
+			/* quiet: a comment keeps proxies and NATs from closing the stream */
 			if (!(s->text = strdup(": keepalive\n\n")))
 				return MHD_CONTENT_READER_END_WITH_ERROR;
 			s->len = strlen(s->text);
 		}
+		if (s->text) {
+			s->quiet_until = now_ms() + SSE_KEEPALIVE_MS;
+			break;
+		}
+		if (park(&s->h->park, &s->parked, s->conn, PARK_EVENTS, NULL, s->quiet_until, gen))
+			return 0;	/* resumed by the next event or the keepalive's time */
 	}
 	return copy_out(s->text, s->len, &s->off, buf, max);
 }
@@ -61,6 +74,8 @@ static ssize_t mjpeg_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 	(void)pos;
 	for (;;) {
+		uint64_t gen;
+
 		if (s->frame) {
 			size_t total = s->head_len + s->frame->len + 2;
 			if (s->off < s->head_len)
@@ -81,11 +96,19 @@ static ssize_t mjpeg_read(void *cls, uint64_t pos, char *buf, size_t max)
 			s->frame = NULL;
 		}
 		/* The newest frame only: whatever came while we were writing is skipped. */
-		s->frame = store_frame_wait(s->h->store, s->id, &s->seq, MJPEG_REPEAT_MS, &stopped);
-		if (stopped)
+		gen = park_gen(&s->h->park);
+		s->frame = store_frame_wait(s->h->store, s->id, &s->seq, 0, &stopped);
+		if (stopped || s->h->stopping)
 			return MHD_CONTENT_READER_END_OF_STREAM;
-		if (!s->frame && !(s->frame = store_frame_get(s->h->store, s->id, false)))
+		if (!s->frame && now_ms() >= s->quiet_until &&	/* a still camera: the same frame again */
+		    !(s->frame = store_frame_get(s->h->store, s->id, false)))
 			return MHD_CONTENT_READER_END_OF_STREAM;	/* the device is gone */
+		if (!s->frame) {
+			if (park(&s->h->park, &s->parked, s->conn, PARK_FRAME, s->id, s->quiet_until, gen))
+				return 0;	/* resumed by its next frame or the repeat's time */
+			continue;
+		}
+		s->quiet_until = now_ms() + MJPEG_REPEAT_MS;
 		s->head_len = (size_t)snprintf(s->head, sizeof(s->head),
 					       "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %zu\r\n\r\n",
 					       s->frame->len);
@@ -111,7 +134,11 @@ enum MHD_Result start_stream(struct http *h, struct MHD_Connection *conn, const 
 	if (!s)
 		return MHD_NO;
 	s->h = h;
+	s->conn = conn;
 	s->mjpeg = mjpeg;
+	/* SSE: a keepalive after a quiet while; MJPEG: the newest frame at once
+	 * (or the first one, when it comes within MJPEG_REPEAT_MS) */
+	s->quiet_until = now_ms() + (mjpeg ? MJPEG_REPEAT_MS : SSE_KEEPALIVE_MS);
 	if (id)
 		snprintf(s->id, sizeof(s->id), "%s", id);
 	if (!mjpeg && !(s->text = store_events_start(h->store, &s->seq, &s->len))) {

@@ -17,6 +17,8 @@ void dash_config_init(struct dash_config *c)
 	c->login_attempts = 5;
 	c->login_window = 60;
 	c->max_connections = 512;
+	c->max_connections_per_address = 32;
+	c->idle_timeout = 20;
 	c->log_level = LOG_INFO;
 	mqtt_conf_init(&c->mqtt, true);
 }
@@ -34,6 +36,8 @@ static const struct { const char *key; size_t off; long lo, hi; } ints[] = {
 	{ "login_attempts", INT(login_attempts), 1, 1000 },
 	{ "login_window", INT(login_window), 1, 86400 },
 	{ "max_connections", INT(max_connections), 4, 4096 },
+	{ "max_connections_per_address", INT(max_connections_per_address), 1, 4096 },
+	{ "idle_timeout", INT(idle_timeout), 2, 3600 },
 };
 
 static bool fits(const char *s, size_t cap, const struct conf_line *l, char *err, size_t errlen)

@@ -40,6 +40,8 @@ struct dash_config {
 	int login_attempts;		/* failed logins per address per login_window */
 	int login_window;		/* seconds */
 	int max_connections;
+	int max_connections_per_address;	/* one host cannot take them all */
+	int idle_timeout;		/* seconds a connection may send or read nothing */
 	int log_level;
 
 	struct mqtt_conf mqtt;		/* the broker (clients/common/mqttconf.h) */

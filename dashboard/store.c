@@ -55,10 +55,25 @@ void store_free(struct store *s)
 	free(s);
 }
 
+void store_set_wake(struct store *s, void (*wake)(void *ctx, enum store_wake what, const char *key), void *ctx)
+{
+	pthread_mutex_lock(&s->lock);
+	s->wake = wake;
+	s->wake_ctx = ctx;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void store_wake(struct store *s, enum store_wake what, const char *key)
+{
+	if (s->wake)
+		s->wake(s->wake_ctx, what, key);
+}
+
 void store_stop(struct store *s)
 {
 	pthread_mutex_lock(&s->lock);
 	s->stopped = true;
+	store_wake(s, STORE_WAKE_STOP, NULL);
 	pthread_cond_broadcast(&s->events_cv);
 	pthread_cond_broadcast(&s->frames_cv);
 	pthread_cond_broadcast(&s->results_cv);
@@ -72,8 +87,10 @@ void store_event_push(struct store *s, const char *type, cJSON *data)
 	char *json = cJSON_PrintUnformatted(data);
 
 	cJSON_Delete(data);
-	if (json && event_log_push(&s->events, type, json))
+	if (json && event_log_push(&s->events, type, json)) {
 		pthread_cond_broadcast(&s->events_cv);
+		store_wake(s, STORE_WAKE_EVENTS, NULL);
+	}
 	free(json);
 }
 
@@ -306,6 +323,16 @@ struct waiter *store_result_expect(struct store *s, const char *device, const ch
 	s->waiters = w;
 	pthread_mutex_unlock(&s->lock);
 	return w;
+}
+
+bool store_result_ready(struct store *s, const struct waiter *w)
+{
+	bool ready;
+
+	pthread_mutex_lock(&s->lock);
+	ready = w->result || s->stopped;
+	pthread_mutex_unlock(&s->lock);
+	return ready;
 }
 
 char *store_result_wait(struct store *s, struct waiter *w, int timeout_ms)

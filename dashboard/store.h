@@ -66,7 +66,15 @@ void store_frame_put(struct store *s, struct jpeg *f);
  * then wait. Returns the result JSON (free() it) or NULL on timeout. */
 struct waiter;
 struct waiter *store_result_expect(struct store *s, const char *device, const char *our_id);
+bool store_result_ready(struct store *s, const struct waiter *w);
 char *store_result_wait(struct store *s, struct waiter *w, int timeout_ms);
+
+/* Who waits without blocking (the HTTP side's suspended connections) is
+ * told here when what it waits for arrives: an event (key NULL), a camera's
+ * frame (key: its id), a set's result (key: our id for it), or the store
+ * stopping. Called with the store's lock held: it must not call back in. */
+enum store_wake { STORE_WAKE_EVENTS, STORE_WAKE_FRAME, STORE_WAKE_RESULT, STORE_WAKE_STOP };
+void store_set_wake(struct store *s, void (*wake)(void *ctx, enum store_wake what, const char *key), void *ctx);
 
 /* The HTTP side's counters, kept here so /metrics has them in one place. */
 void store_count(struct store *s, enum dash_counter c, int delta);

@@ -30,11 +30,14 @@ struct store {
 	cJSON *metrics;			/* P/bridge/metrics */
 	struct waiter *waiters;
 	int counters[DASH_COUNTERS];
+	void (*wake)(void *ctx, enum store_wake what, const char *key);
+	void *wake_ctx;
 };
 
 /* Lock held: */
 void store_event_push(struct store *s, const char *type, cJSON *data);	/* takes data */
 cJSON *store_id_object(const char *id);		/* {"id": id} */
 void store_reachability(struct store *s);	/* after connected or bridge_online changed */
+void store_wake(struct store *s, enum store_wake what, const char *key);
 
 #endif

@@ -55,6 +55,7 @@ static void on_result(struct store *s, const char *device, cJSON *result)
 		if (!w->result && !strcmp(w->id, id) && !strcmp(w->device, device)) {
 			w->result = cJSON_PrintUnformatted(result);
 			pthread_cond_broadcast(&s->results_cv);
+			store_wake(s, STORE_WAKE_RESULT, w->id);
 		}
 	ev = cJSON_CreateObject();
 	cJSON_AddStringToObject(ev, "device", device);
@@ -85,6 +86,7 @@ static void on_frame(struct store *s, struct dev *d, bool full, const void *payl
 		store_event_push(s, "seen", ev);
 	}
 	pthread_cond_broadcast(&s->frames_cv);
+	store_wake(s, STORE_WAKE_FRAME, d->id);
 }
 
 static void on_device(struct store *s, const char *topic, struct dev *d, const char *what, const void *payload,
