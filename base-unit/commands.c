@@ -105,8 +105,32 @@ bool set_parse(const struct ic_hello *h, const void *payload, size_t len, struct
 		const char *key = item->string;
 		int i;
 
-		if (!strcmp(key, "id"))
+		if (!strcmp(key, "id")) {
+			if (item != cJSON_GetObjectItemCaseSensitive(root, "id")) {
+				snprintf(err, errlen, "'id' is given twice");
+				goto out;
+			}
 			continue;
+		}
+		if (!strcmp(key, "lifetime_ms") || !strcmp(key, "expires")) {
+			bool life = key[0] == 'l';
+
+			if (item != cJSON_GetObjectItemCaseSensitive(root, key)) {
+				snprintf(err, errlen, "'%s' is given twice", key);
+				goto out;
+			}
+			if (!cJSON_IsNumber(item) || item->valuedouble < 1 || item->valuedouble > (life ? 1e9 : 1e16) ||
+			    (life && item->valuedouble != floor(item->valuedouble))) {
+				snprintf(err, errlen, life ? "'lifetime_ms' must be a whole number of milliseconds"
+							   : "'expires' must be a Unix time in milliseconds");
+				goto out;
+			}
+			if (life)
+				out->lifetime_ms = (long)item->valuedouble;
+			else
+				out->expires_wall = item->valuedouble;
+			continue;
+		}
 		for (i = 0; i < h->n_controls; i++)
 			if (!strcmp(key, h->controls[i].name))
 				break;
@@ -176,6 +200,9 @@ bool cmd_queue_add(struct cmd_queue *q, const struct cmd *c)
 			}
 			for (int i = 0; i < c->n_ids; i++)
 				tail->ids[tail->n_ids++] = c->ids[i];
+			/* nothing of either is carried out past either's lifetime */
+			if (c->expires && (!tail->expires || c->expires < tail->expires))
+				tail->expires = c->expires;
 			return true;
 		}
 	}
@@ -196,10 +223,18 @@ bool cmd_queue_pop(struct cmd_queue *q, struct cmd *out)
 	return true;
 }
 
+bool cmd_pop_expired(struct cmd_queue *q, uint64_t now, struct cmd *out)
+{
+	if (q->len == 0 || !q->q[q->head].expires || q->q[q->head].expires > now)
+		return false;
+	return cmd_queue_pop(q, out);
+}
+
 bool cmd_begin(struct cmd_queue *q, uint64_t wire_id, uint64_t now, const struct cmd_timing *t,
 	       const struct ic_hello *h)
 {
-	if (q->busy || !cmd_queue_pop(q, &q->inflight))
+	if (q->busy || (q->len > 0 && q->q[q->head].expires && q->q[q->head].expires <= now) ||
+	    !cmd_queue_pop(q, &q->inflight))
 		return false;
 	q->busy = true;
 	q->wire_id = wire_id;
@@ -210,6 +245,8 @@ bool cmd_begin(struct cmd_queue *q, uint64_t wire_id, uint64_t now, const struct
 		if (fs && fs < (uint32_t)q->timeout_ms)
 			q->timeout_ms = (int)fs;
 	}
+	if (q->inflight.expires && q->inflight.expires - now < (uint64_t)q->timeout_ms)
+		q->timeout_ms = (int)(q->inflight.expires - now);
 	q->deadline = now + (uint64_t)q->timeout_ms;
 	q->rto = (uint64_t)t->retry_ms;
 	q->next_send = now + q->rto;
@@ -221,9 +258,9 @@ enum cmd_due cmd_due(const struct cmd_queue *q, uint64_t now)
 {
 	if (!q->busy)
 		return CMD_WAIT;
-	if (now >= q->deadline)
+	if (now >= q->deadline + CMD_GUARD_MS)
 		return CMD_EXPIRED;
-	return now >= q->next_send ? CMD_RESEND : CMD_WAIT;
+	return now >= q->next_send && now < q->deadline ? CMD_RESEND : CMD_WAIT;
 }
 
 /* Backoff, but capped low: on a lossy cellular link a round trip fails often
@@ -242,7 +279,7 @@ uint64_t cmd_next_due(const struct cmd_queue *q)
 {
 	if (!q->busy)
 		return UINT64_MAX;
-	return q->next_send < q->deadline ? q->next_send : q->deadline;
+	return q->next_send < q->deadline ? q->next_send : q->deadline + CMD_GUARD_MS;
 }
 
 bool cmd_answers(const struct cmd_queue *q, uint64_t wire_id)

@@ -17,6 +17,7 @@
 #define SET_PAYLOAD_MAX 4096	/* bytes of a set payload */
 #define CMD_QUEUE_MAX   16	/* sets waiting behind the one in flight, per device */
 #define CMD_IDS_MAX     8	/* sets merged into one command */
+#define CMD_GUARD_MS    250	/* after a command's end, how long a late ack is still heard */
 
 struct set_id {
 	bool present;
@@ -29,6 +30,12 @@ struct cmd {
 	bool range_only;		/* only range controls: may merge with a newer set */
 	int n_ids;
 	struct set_id ids[CMD_IDS_MAX];
+	/* What the set asked for its lifetime (set_parse), 0 where it did not:
+	 * "lifetime_ms" from when the base unit got it, "expires" the sender's
+	 * Unix time in ms. */
+	long lifetime_ms;
+	double expires_wall;
+	uint64_t expires;		/* monotonic ms the set's lifetime ends (0: none) */
 };
 
 /* Parses a set payload. On false, err says what was wrong in words a user
@@ -41,8 +48,8 @@ struct cmd_queue {
 	bool busy;			/* a command is in flight */
 	struct cmd inflight;
 	uint64_t wire_id;		/* the in-flight command's id on the wire */
-	uint64_t deadline, next_send, rto;	/* monotonic ms */
-	int timeout_ms;			/* the in-flight command's: shortened by its controls' failsafes */
+	uint64_t deadline, next_send, rto;	/* monotonic ms: sends stop at deadline, the answer is due CMD_GUARD_MS later */
+	int timeout_ms;			/* the in-flight command's: shortened by its controls' failsafes and its lifetime */
 	unsigned sends;
 	struct cmd q[CMD_QUEUE_MAX];
 	int head, len;
@@ -62,10 +69,13 @@ enum cmd_due {
 };
 
 /* Takes the next waiting command into flight under wire_id, as sent at now.
- * Its deadline is the shorter of timeout_ms and the failsafe time of any
- * control it sets (h: what the device announced): past that the device has
- * gone back to its safe value, and a late command must not undo it. False
- * when one is in flight already or none waits. */
+ * Its deadline is the shortest of timeout_ms, the failsafe time of any
+ * control it sets (h: what the device announced: past that the device has
+ * gone back to its safe value, and a late command must not undo it) and the
+ * end of its lifetime. The device is told the deadline and does not carry the
+ * command out after it. False when one is in flight already or none waits;
+ * a waiting command whose lifetime has ended is not begun: take those first
+ * with cmd_pop_expired(). */
 bool cmd_begin(struct cmd_queue *q, uint64_t wire_id, uint64_t now, const struct cmd_timing *t,
 	       const struct ic_hello *h);
 enum cmd_due cmd_due(const struct cmd_queue *q, uint64_t now);
@@ -88,6 +98,8 @@ bool cmd_failsafe_of(const struct ic_hello *h, const struct cmd *expired, struct
  * Returns false when the queue is full. */
 bool cmd_queue_add(struct cmd_queue *q, const struct cmd *c);
 bool cmd_queue_pop(struct cmd_queue *q, struct cmd *out);
+/* The next waiting command if its lifetime has ended by now, to be answered. */
+bool cmd_pop_expired(struct cmd_queue *q, uint64_t now, struct cmd *out);
 
 /* JSON text of a control's value: "ON"/"OFF", a number, an enum's value. The
  * returned cJSON item is the caller's. */

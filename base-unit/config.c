@@ -17,6 +17,8 @@ void base_config_init(struct base_config *c)
 	c->offline_after = 3;
 	c->metrics_interval = 10;
 	c->command_timeout_ms = 2000;
+	c->set_lifetime_ms = 10000;
+	c->set_lifetime_max_ms = 60000;
 	c->command_retry_ms = 100;
 	c->command_retry_max_ms = 200;
 	c->camera_interval_ms = 1000;
@@ -146,6 +148,8 @@ bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 	INT_KEY("offline_after", offline_after, 2, 100)
 	INT_KEY("metrics_interval", metrics_interval, 1, 3600)
 	INT_KEY("command_timeout_ms", command_timeout_ms, 100, 600000)
+	INT_KEY("set_lifetime_ms", set_lifetime_ms, 100, 3600000)
+	INT_KEY("set_lifetime_max_ms", set_lifetime_max_ms, 100, 3600000)
 	INT_KEY("command_retry_ms", command_retry_ms, 10, 60000)
 	INT_KEY("command_retry_max_ms", command_retry_max_ms, 10, 60000)
 	INT_KEY("camera_interval_ms", camera_interval_ms, 0, 3600000)

@@ -33,6 +33,8 @@ struct base_config {
 	int offline_after;		/* missed keepalives before a device is offline */
 	int metrics_interval;		/* seconds between P/bridge/metrics */
 	int command_timeout_ms;		/* a set not acknowledged by then ends "timeout" */
+	int set_lifetime_ms;		/* a set's lifetime when it names none (docs/topics.md) */
+	int set_lifetime_max_ms;	/* the longest a set may ask for */
 	int command_retry_ms;		/* first retransmit; then doubling ... */
 	int command_retry_max_ms;	/* ... up to this, until the deadline */
 	int camera_interval_ms;		/* at most one P/<camera>/camera per this */

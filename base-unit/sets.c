@@ -81,7 +81,10 @@ static void busy_remove(struct base *b, struct device *d)
 
 static void send_command(struct base *b, struct device *d)
 {
-	struct ic_command c = { .id = d->cmds->wire_id, .set = d->cmds->inflight.set };
+	/* The device is told when the command ends, in the base unit's clock
+	 * (which it learnt from the WELCOME): it does not carry it out later. */
+	uint64_t now = now_ms(), left = d->cmds->deadline > now ? d->cmds->deadline - now : 0;
+	struct ic_command c = { .id = d->cmds->wire_id, .expires_ms = wall_ms() + left, .set = d->cmds->inflight.set };
 	uint8_t body[IC_BODY_MAX];
 	int n = ic_command_encode(body, sizeof(body), &c);
 
@@ -92,9 +95,12 @@ static void send_command(struct base *b, struct device *d)
 static void start_next(struct base *b, struct device *d, uint64_t now)
 {
 	struct cmd_timing t = timing(b);
+	struct cmd old;
 
 	if (d->cmds->busy)
 		return;
+	while (cmd_pop_expired(d->cmds, now, &old))
+		answer(b, d, &old, RESULT_TIMEOUT, "its lifetime ended while it waited behind others; not carried out");
 	if (!cmd_begin(d->cmds, b->next_cmd_id, now, &t, &d->info->hello)) {
 		busy_remove(b, d);
 		return;
@@ -137,10 +143,46 @@ void sets_acked(struct base *b, struct device *d, const struct ic_ack *a)
 
 	if (a->status == IC_ACK_OK) {
 		finish(b, d, RESULT_OK, NULL, now_ms());
+	} else if (a->status == IC_ACK_EXPIRED) {
+		finish(b, d, RESULT_TIMEOUT, "it reached the device after its lifetime; not carried out", now_ms());
 	} else {
 		snprintf(err, sizeof(err), "the device refused: %s", a->error[0] ? a->error : "no reason given");
 		finish(b, d, RESULT_REJECTED, err, now_ms());
 	}
+}
+
+/* When the set's lifetime ends, in monotonic ms (docs/topics.md): its
+ * lifetime_ms (or the default) from now, or earlier when the sender's
+ * "expires" says so. An "expires" too far from this clock's idea of now to be
+ * believed (clocks that disagree by more than 10 minutes) is not used, and
+ * said so once. 0 and err set: refused. */
+static uint64_t set_expiry(struct base *b, const struct cmd *c, char *err, size_t errlen)
+{
+	uint64_t now = now_ms(), end;
+	double wall = (double)wall_ms(), left;
+	static bool warned;
+
+	if (c->lifetime_ms > (long)b->cfg.set_lifetime_max_ms) {
+		snprintf(err, errlen, "'lifetime_ms' may be at most %d (set_lifetime_max_ms)", b->cfg.set_lifetime_max_ms);
+		return 0;
+	}
+	end = now + (uint64_t)(c->lifetime_ms ? c->lifetime_ms : b->cfg.set_lifetime_ms);
+	if (!c->expires_wall)
+		return end;
+	left = c->expires_wall - wall;
+	if (left < -600000.0 || left > (double)b->cfg.set_lifetime_max_ms + 600000.0) {
+		if (!warned)
+			log_warn("a set's 'expires' is %.0f s from this base unit's clock: the clocks disagree "
+				 "(is NTP running on both?); such sets count their lifetime from their arrival",
+				 left / 1000);
+		warned = true;
+		return end;
+	}
+	if (left <= 0) {
+		snprintf(err, errlen, "it expired %.0f ms before it reached the base unit; not carried out", -left);
+		return 0;
+	}
+	return now + (uint64_t)left < end ? now + (uint64_t)left : end;
 }
 
 /* d is NULL for an id the configuration does not know. The payload is
@@ -161,6 +203,9 @@ static void on_set(struct base *b, const char *id, struct device *d, const void 
 		publish_result(b, id, &c.ids[0], RESULT_OFFLINE, "the device has not connected since the base unit started");
 	} else if (!ok) {
 		publish_result(b, id, &c.ids[0], RESULT_INVALID, err);
+	} else if (!(c.expires = set_expiry(b, &c, err, sizeof(err)))) {
+		publish_result(b, id, &c.ids[0],
+			       c.lifetime_ms > (long)b->cfg.set_lifetime_max_ms ? RESULT_INVALID : RESULT_TIMEOUT, err);
 	} else if (!d->online || !d->peer.ready) {
 		publish_result(b, id, &c.ids[0], RESULT_OFFLINE, "the device is offline");
 	} else if (!d->cmds && !(d->cmds = calloc(1, sizeof(*d->cmds)))) {

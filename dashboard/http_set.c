@@ -53,7 +53,11 @@ enum MHD_Result do_set(struct http *h, struct MHD_Connection *conn, struct req *
 		return unknown_device(h, conn);
 	random_bytes(&rnd, sizeof(rnd));
 	snprintf(our_id, sizeof(our_id), "dash-%016llx", (unsigned long long)rnd);
-	if (!set_body_prepare(r->body, r->len, our_id, &json, user_id, err, sizeof(err)))
+	/* It expires a second before the dashboard stops waiting, so that the
+	 * base unit's answer for it (timeout: not carried out) can still come. */
+	if (!set_body_prepare(r->body, r->len, our_id,
+			      (double)(wall_ms() + (uint64_t)(h->c->set_timeout_ms > 1100 ? h->c->set_timeout_ms - 1000 : 100)),
+			      &json, user_id, err, sizeof(err)))
 		return result_response(h, conn, user_id, "invalid", err);
 	store_count(h->store, DASH_SETS, 1);
 	if (!(w = store_result_expect(h->store, id, our_id))) {

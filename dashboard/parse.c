@@ -179,10 +179,10 @@ bool api_device_path(const char *path, char id[DEVICE_ID_MAX + 1], const char **
 	return true;
 }
 
-bool set_body_prepare(const char *body, size_t len, const char *our_id, char **out,
+bool set_body_prepare(const char *body, size_t len, const char *our_id, double expires, char **out,
 		      char user_id[SET_ID_MAX + 1], char *err, size_t errlen)
 {
-	cJSON *root, *id;
+	cJSON *root, *id, *exp;
 	bool ok = false;
 
 	*out = NULL;
@@ -212,6 +212,20 @@ bool set_body_prepare(const char *body, size_t len, const char *our_id, char **o
 			}
 		memcpy(user_id, s, n + 1);
 		cJSON_DeleteItemFromObjectCaseSensitive(root, "id");
+		if (cJSON_GetObjectItemCaseSensitive(root, "id")) {
+			snprintf(err, errlen, "\"id\" is given twice");
+			goto out;
+		}
+	}
+	/* Our own wait ends: the set must not be carried out after it (the
+	 * caller's "expires" stays if it is earlier). */
+	exp = cJSON_GetObjectItemCaseSensitive(root, "expires");
+	if (expires > 0 && exp && cJSON_IsNumber(exp) && exp->valuedouble > expires)
+		cJSON_DeleteItemFromObjectCaseSensitive(root, "expires");
+	if (expires > 0 && !cJSON_GetObjectItemCaseSensitive(root, "expires") &&
+	    !cJSON_AddNumberToObject(root, "expires", expires)) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
 	}
 	if (!root->child) {
 		snprintf(err, errlen, "the set names no control");

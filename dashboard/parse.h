@@ -48,7 +48,7 @@ bool api_device_path(const char *path, char id[DEVICE_ID_MAX + 1], const char **
  * False with a message in err for anything the base unit would call invalid
  * before looking at the device.
  */
-bool set_body_prepare(const char *body, size_t len, const char *our_id, char **out,
+bool set_body_prepare(const char *body, size_t len, const char *our_id, double expires, char **out,
 		      char user_id[SET_ID_MAX + 1], char *err, size_t errlen);
 
 /* Constant-time equality of two NUL-terminated strings (lengths may leak). */

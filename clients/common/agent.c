@@ -211,6 +211,11 @@ void agent_stop(struct agent *a)
 	memset(&a->dev, 0, sizeof(a->dev));
 }
 
+uint64_t agent_base_time(const struct agent *a)
+{
+	return a->base_offset ? (uint64_t)((int64_t)now_ms() + a->base_offset) : 0;
+}
+
 bool agent_ready(const struct agent *a)
 {
 	return a->dev.state == IC_DEV_READY;
@@ -260,8 +265,12 @@ void agent_handle(struct agent *a)
 			struct ic_welcome w;
 
 			a->sessions++;
-			if (ic_welcome_decode(&w, body, blen) == IC_OK)
+			if (ic_welcome_decode(&w, body, blen) == IC_OK) {
+				uint64_t now = now_ms(), rtt = a->hello_at && now > a->hello_at ? now - a->hello_at : 0;
+
 				log_debug("base unit keepalive %u s", w.keepalive);
+				a->base_offset = (int64_t)(w.time_ms + rtt / 2) - (int64_t)now;
+			}
 			{
 				char text[INET6_ADDRSTRLEN + 8];
 
@@ -283,6 +292,7 @@ void agent_handle(struct agent *a)
 				uint8_t out[IC_MAX_DATAGRAM];
 
 				a->challenged_at = now;
+				a->hello_at = now;
 				send_raw(a, out, ic_device_hello(&a->dev, a->hello, a->hello_len, out, sizeof(out)));
 			} else {
 				a->next_hello = now + 100;
@@ -309,6 +319,7 @@ void agent_tick(struct agent *a, uint64_t now)
 			if (a->n_addrs > 0) {
 				send_raw(a, out, ic_device_hello(&a->dev, a->hello, a->hello_len, out, sizeof(out)));
 				a->hello_sent = true;
+				a->hello_at = now;
 			}
 			a->next_hello = now + random_between(a->hello_backoff / 2, a->hello_backoff);
 		}

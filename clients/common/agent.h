@@ -56,6 +56,8 @@ struct agent {
 	uint64_t next_hello, hello_backoff;
 	uint64_t last_rx, next_keepalive;
 	uint64_t challenged_at;		/* when a CHALLENGE last made us say hello */
+	uint64_t hello_at;		/* when the last hello went out */
+	int64_t base_offset;		/* the base unit's Unix ms minus our monotonic ms (0: unknown) */
 	agent_ready_fn on_ready;
 	agent_message_fn on_message;
 	void *ctx;
@@ -67,6 +69,9 @@ int agent_start(struct agent *a, const struct agent_config *c, const struct ic_h
 		agent_ready_fn on_ready, agent_message_fn on_message, void *ctx);
 void agent_stop(struct agent *a);	/* says bye when in a session; closes the socket */
 bool agent_ready(const struct agent *a);
+/* The base unit's Unix time in ms, as the WELCOME told it (half the hello's
+ * round trip added); 0 before the first WELCOME. Commands expire in it. */
+uint64_t agent_base_time(const struct agent *a);
 void agent_pollfd(const struct agent *a, struct pollfd *p);
 void agent_handle(struct agent *a);	/* after POLLIN */
 void agent_tick(struct agent *a, uint64_t now);

@@ -679,19 +679,21 @@ int ic_command_encode(uint8_t *out, size_t cap, const struct ic_command *m)
 {
 	int n;
 
-	if (cap < 8)
+	if (cap < 16)
 		return IC_ERR_SPACE;
 	put_u64(out, m->id);
-	n = values_encode(out + 8, cap - 8, &m->set);
-	return n < 0 ? n : 8 + n;
+	put_u64(out + 8, m->expires_ms);
+	n = values_encode(out + 16, cap - 16, &m->set);
+	return n < 0 ? n : 16 + n;
 }
 
 int ic_command_decode(struct ic_command *m, const uint8_t *in, size_t len)
 {
-	if (len < 9)
+	if (len < 17)
 		return IC_ERR_BODY;
 	m->id = get_u64(in);
-	return ic_reading_decode(&m->set, in + 8, len - 8);
+	m->expires_ms = get_u64(in + 8);
+	return ic_reading_decode(&m->set, in + 16, len - 16);
 }
 
 int ic_ack_encode(uint8_t *out, size_t cap, const struct ic_ack *m)
@@ -699,7 +701,7 @@ int ic_ack_encode(uint8_t *out, size_t cap, const struct ic_ack *m)
 	size_t el = strlen(m->error);
 	int n;
 
-	if (el > IC_ERROR_MAX || m->status > IC_ACK_REJECTED)
+	if (el > IC_ERROR_MAX || m->status > IC_ACK_EXPIRED)
 		return IC_ERR_BODY;
 	if (cap < 10 + el)
 		return IC_ERR_SPACE;
@@ -720,7 +722,7 @@ int ic_ack_decode(struct ic_ack *m, const uint8_t *in, size_t len)
 	m->id = get_u64(in);
 	m->status = in[8];
 	el = in[9];
-	if (m->status > IC_ACK_REJECTED || el > IC_ERROR_MAX || 10 + el >= len ||
+	if (m->status > IC_ACK_EXPIRED || el > IC_ERROR_MAX || 10 + el >= len ||
 	    !text_valid(in + 10, el))
 		return IC_ERR_BODY;
 	memcpy(m->error, in + 10, el);

@@ -182,10 +182,15 @@ struct ic_reading {
 
 struct ic_command {
 	uint64_t id;		/* chosen by the base; a device applies each id once */
+	/* The base unit's Unix time (ms) after which the device must not carry
+	 * it out (it answers IC_ACK_EXPIRED instead); 0: no limit. The device
+	 * knows the base unit's time from the WELCOME. */
+	uint64_t expires_ms;
 	struct ic_reading set;	/* indexes into controls */
 };
 
-enum ic_ack_status { IC_ACK_OK = 0, IC_ACK_REJECTED = 1 };
+/* EXPIRED: the command reached the device after its expiry; not carried out. */
+enum ic_ack_status { IC_ACK_OK = 0, IC_ACK_REJECTED = 1, IC_ACK_EXPIRED = 2 };
 
 struct ic_ack {
 	uint64_t id;

@@ -26,7 +26,7 @@ struct unit {
 	int n_controls;
 	struct outcome recent[RECENT_MAX];	/* ring of answered commands */
 	int n_recent, next_recent;
-	unsigned long applied, duplicates, rejected, failsafes;
+	unsigned long applied, duplicates, rejected, failsafes, expired;
 };
 
 static bool config_line(void *ctx, const struct conf_line *l, char *err, size_t errlen)
@@ -187,6 +187,7 @@ static void on_command(struct agent *a, struct unit *u, const uint8_t *body, siz
 	struct ic_command c;
 	const struct outcome *seen;
 	struct outcome *o;
+	uint64_t base_now;
 
 	if (ic_command_decode(&c, body, len) != IC_OK) {
 		log_warn("dropped a command that does not decode");
@@ -203,11 +204,22 @@ static void on_command(struct agent *a, struct unit *u, const uint8_t *body, siz
 	u->next_recent = (u->next_recent + 1) % RECENT_MAX;
 	if (u->n_recent < RECENT_MAX)
 		u->n_recent++;
-	execute(u, &c, o);
-	if (o->status == IC_ACK_OK)
-		u->applied++;
-	else
-		u->rejected++;
+	base_now = agent_base_time(a);
+	if (c.expires_ms && base_now > c.expires_ms) {
+		/* late (held up on the way): the base unit has answered or will
+		 * answer it as not carried out, so it is not */
+		*o = (struct outcome){ .id = c.id, .status = IC_ACK_EXPIRED };
+		snprintf(o->error, sizeof(o->error), "arrived %llu ms after its end",
+			 (unsigned long long)(base_now - c.expires_ms));
+		log_info("command %016llx: not carried out: %s", (unsigned long long)c.id, o->error);
+		u->expired++;
+	} else {
+		execute(u, &c, o);
+		if (o->status == IC_ACK_OK)
+			u->applied++;
+		else
+			u->rejected++;
+	}
 	send_ack(a, u, o);
 }
 
@@ -251,8 +263,8 @@ static int run(const char *path)
 	agent_loop(&a, failsafe_work, &u);
 	ret = 0;
 out:
-	log_info("stopping: applied %lu commands, refused %lu, re-acknowledged %lu duplicates, %lu failsafes",
-		 u.applied, u.rejected, u.duplicates, u.failsafes);
+	log_info("stopping: applied %lu commands, refused %lu, %lu too late, re-acknowledged %lu duplicates, "
+		 "%lu failsafes", u.applied, u.rejected, u.expired, u.duplicates, u.failsafes);
 	for (int i = 0; i < u.n_controls; i++)
 		control_close(&u.controls[i]);
 	return ret;

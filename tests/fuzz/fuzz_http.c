@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();	/* the id of a device path is always a valid id */
 		break;
 	case 3:
-		if (set_body_prepare(str, size - 1, "dash-0000000000000000", &json, user_id, out, sizeof(out))) {
+		if (set_body_prepare(str, size - 1, "dash-0000000000000000", 1795996800000.0, &json, user_id, out, sizeof(out))) {
 			if (!strstr(json, "\"id\":\"dash-0000000000000000\""))
 				abort();	/* the correlation id is always ours */
 			free(json);

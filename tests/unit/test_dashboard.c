@@ -89,18 +89,31 @@ static void test_set_body(void)
 {
 	char user_id[SET_ID_MAX + 1], err[160], *out;
 
-	CHECK(set_body_prepare("{\"light\":\"ON\",\"id\":\"k1\"}", 24, "dash-1", &out, user_id, err, sizeof(err)));
+	CHECK(set_body_prepare("{\"light\":\"ON\",\"id\":\"k1\"}", 24, "dash-1", 0, &out, user_id, err, sizeof(err)));
 	CHECK(!strcmp(user_id, "k1"));
 	CHECK(out && !strcmp(out, "{\"light\":\"ON\",\"id\":\"dash-1\"}"));
 	free(out);
-	CHECK(set_body_prepare("{\"b\":2}", 7, "dash-2", &out, user_id, err, sizeof(err)) && !user_id[0]);
+	CHECK(set_body_prepare("{\"b\":2}", 7, "dash-2", 0, &out, user_id, err, sizeof(err)) && !user_id[0]);
 	free(out);
-	CHECK(!set_body_prepare("[1]", 3, "d", &out, user_id, err, sizeof(err)) && !out);
-	CHECK(!set_body_prepare("{\"id\":\"only\"}", 13, "d", &out, user_id, err, sizeof(err)));	/* no control */
-	CHECK(!set_body_prepare("{\"a\":1,\"id\":5}", 14, "d", &out, user_id, err, sizeof(err)));
-	CHECK(!set_body_prepare("{\"a\":1,\"id\":\"\\u0001\"}", 21, "d", &out, user_id, err, sizeof(err)));
-	CHECK(!set_body_prepare("{\"a\":1", 6, "d", &out, user_id, err, sizeof(err)));
-	CHECK(!set_body_prepare("", 0, "d", &out, user_id, err, sizeof(err)));
+	CHECK(!set_body_prepare("[1]", 3, "d", 0, &out, user_id, err, sizeof(err)) && !out);
+	CHECK(!set_body_prepare("{\"id\":\"only\"}", 13, "d", 0, &out, user_id, err, sizeof(err)));	/* no control */
+	CHECK(!set_body_prepare("{\"a\":1,\"id\":5}", 14, "d", 0, &out, user_id, err, sizeof(err)));
+	CHECK(!set_body_prepare("{\"a\":1,\"id\":\"\\u0001\"}", 21, "d", 0, &out, user_id, err, sizeof(err)));
+	CHECK(!set_body_prepare("{\"a\":1", 6, "d", 0, &out, user_id, err, sizeof(err)));
+	CHECK(!set_body_prepare("", 0, "d", 0, &out, user_id, err, sizeof(err)));
+	/* an id given twice is refused: otherwise ours would not be the one the base unit answers */
+	CHECK(!set_body_prepare("{\"a\":1,\"id\":\"x\",\"id\":\"y\"}", 25, "d", 0, &out, user_id, err, sizeof(err)));
+	CHECK(strstr(err, "given twice") != NULL);
+	/* the dashboard's expiry is added, or kept where the caller's is earlier */
+	CHECK(set_body_prepare("{\"a\":1}", 7, "d", 1000, &out, user_id, err, sizeof(err)));
+	CHECK(out && !strcmp(out, "{\"a\":1,\"expires\":1000,\"id\":\"d\"}"));
+	free(out);
+	CHECK(set_body_prepare("{\"a\":1,\"expires\":500}", 21, "d", 1000, &out, user_id, err, sizeof(err)));
+	CHECK(out && !strcmp(out, "{\"a\":1,\"expires\":500,\"id\":\"d\"}"));
+	free(out);
+	CHECK(set_body_prepare("{\"a\":1,\"expires\":5000}", 22, "d", 1000, &out, user_id, err, sizeof(err)));
+	CHECK(out && !strcmp(out, "{\"a\":1,\"expires\":1000,\"id\":\"d\"}"));
+	free(out);
 }
 
 static void test_passwords(void)

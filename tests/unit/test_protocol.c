@@ -651,7 +651,8 @@ static void test_vectors_controls(void)
 	uint8_t psk[32], key[32], b[IC_BODY_MAX], out[IC_MAX_DATAGRAM];
 	struct ic_hello h = lights_hello(), hd;
 	struct ic_reading st = { .n = 3, .values = { { 0, 1 }, { 1, 128 }, { 2, 1 } } }, std;
-	struct ic_command c = { .id = 0x0a0b0c0d0e0f1011ull, .set = { .n = 2, .values = { { 0, 0 }, { 1, 64 } } } }, cd;
+	struct ic_command c = { .id = 0x0a0b0c0d0e0f1011ull, .expires_ms = 1795996802000ull,
+				.set = { .n = 2, .values = { { 0, 0 }, { 1, 64 } } } }, cd;
 	struct ic_ack a = { .id = 0x0a0b0c0d0e0f1011ull, .status = IC_ACK_OK,
 			    .state = { .n = 3, .values = { { 0, 0 }, { 1, 64 }, { 2, 1 } } } }, ad;
 	int n;
@@ -667,7 +668,7 @@ static void test_vectors_controls(void)
 	n = ic_command_encode(b, sizeof(b), &c);
 	check_vector("body_command", b, n);
 	CHECK_EQ(ic_command_decode(&cd, b, (size_t)n), IC_OK);
-	CHECK(cd.id == c.id && cd.set.n == 2 && cd.set.values[1].value == 64);
+	CHECK(cd.id == c.id && cd.expires_ms == c.expires_ms && cd.set.n == 2 && cd.set.values[1].value == 64);
 	n = ic_ack_encode(b, sizeof(b), &a);
 	check_vector("body_ack_ok", b, n);
 	CHECK_EQ(ic_ack_decode(&ad, b, (size_t)n), IC_OK);
@@ -679,6 +680,15 @@ static void test_vectors_controls(void)
 	check_vector("body_ack_rejected", b, n);
 	CHECK_EQ(ic_ack_decode(&ad, b, (size_t)n), IC_OK);
 	CHECK(strcmp(ad.error, "overheated") == 0);
+	/* "expired": the command came too late and was not carried out */
+	a.status = IC_ACK_EXPIRED;
+	n = ic_ack_encode(b, sizeof(b), &a);
+	CHECK_EQ(ic_ack_decode(&ad, b, (size_t)n), IC_OK);
+	CHECK_EQ(ad.status, IC_ACK_EXPIRED);
+	b[8] = 3;	/* no such status */
+	CHECK_EQ(ic_ack_decode(&ad, b, (size_t)n), IC_ERR_BODY);
+	a.status = IC_ACK_REJECTED;
+	n = ic_ack_encode(b, sizeof(b), &a);
 	/* a non-ASCII error text is refused */
 	b[10] = 0xff;
 	CHECK_EQ(ic_ack_decode(&ad, b, (size_t)n), IC_ERR_BODY);

@@ -60,8 +60,8 @@ def reading_body(values):
     return bytes([len(values)]) + b"".join(struct.pack(">Bd", i, v) for i, v in values)
 
 
-def command_body(cmd_id, values):
-    return struct.pack(">Q", cmd_id) + reading_body(values)
+def command_body(cmd_id, expires_ms, values):
+    return struct.pack(">QQ", cmd_id, expires_ms) + reading_body(values)
 
 
 def ack_body(cmd_id, status, error, state):
@@ -125,7 +125,7 @@ def control_vectors(psk, sd, sb):
     hello = hello_body(2, 15, [], [("light", SWITCH), ("brightness", RANGE, 0.0, 255.0, 1.0),
                                    ("mode", ENUM, ["off", "eco", "full"])])
     state = reading_body([(0, 1.0), (1, 128.0), (2, 1.0)])
-    command = command_body(0x0A0B0C0D0E0F1011, [(0, 0.0), (1, 64.0)])
+    command = command_body(0x0A0B0C0D0E0F1011, 1795996802000, [(0, 0.0), (1, 64.0)])
     ack_ok = ack_body(0x0A0B0C0D0E0F1011, 0, "", [(0, 0.0), (1, 64.0), (2, 1.0)])
     ack_rejected = ack_body(0x0A0B0C0D0E0F1012, 1, "overheated", [(0, 0.0), (1, 64.0), (2, 1.0)])
     return [

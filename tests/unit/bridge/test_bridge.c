@@ -575,6 +575,13 @@ static void test_failsafe_deadline(void)
 	CHECK_EQ(stub_count(topic("car/result")), 0);
 	stub_now += 1;
 	bridge_timers(&B, stub_now);
+	sent = stub_n_sent;
+	stub_now += CMD_GUARD_MS - 1;		/* past its end: never sent again, a late ack still heard */
+	bridge_timers(&B, stub_now);
+	CHECK_EQ(stub_n_sent, sent);
+	CHECK_EQ(stub_count(topic("car/result")), 0);
+	stub_now += 1;
+	bridge_timers(&B, stub_now);
 	CHECK(strstr(last("car/result"), "\"id\":\"f1\",\"status\":\"timeout\",\"error\":\"no acknowledgement within 300 ms\"") != NULL);
 	/* then the safe value, right behind it, answering nobody */
 	{
@@ -586,7 +593,7 @@ static void test_failsafe_deadline(void)
 		CHECK_EQ(ic_command_decode(&c, body, len), IC_OK);
 		CHECK(c.set.n == 1 && c.set.values[0].index == 0 && c.set.values[0].value == 0);
 	}
-	stub_now += 300;
+	stub_now += 300 + CMD_GUARD_MS;
 	bridge_timers(&B, stub_now);		/* it expires too, unanswered, and is not undone again */
 	CHECK_EQ(stub_count(topic("car/result")), 1);
 	sent = stub_n_sent;
@@ -595,12 +602,71 @@ static void test_failsafe_deadline(void)
 	CHECK_EQ(stub_n_sent, sent);		/* nothing more is sent */
 	/* a set of the headlights alone keeps the whole command_timeout_ms */
 	set("car", "{\"id\":\"f2\",\"headlights\":\"ON\"}");
-	stub_now += 1999;
+	stub_now += 1999 + CMD_GUARD_MS;
 	bridge_timers(&B, stub_now);
 	CHECK_EQ(stub_count(topic("car/result")), 1);
 	stub_now += 1;
 	bridge_timers(&B, stub_now);
 	CHECK(strstr(last("car/result"), "\"id\":\"f2\",\"status\":\"timeout\",\"error\":\"no acknowledgement within 2000 ms\"") != NULL);
+	teardown();
+}
+
+/* Every set has a lifetime: one older than that is answered, not carried
+ * out, and the device is told when each command ends. */
+static void test_set_lifetimes(void)
+{
+	struct ic_device dv;
+	struct ic_command c;
+	uint8_t body[IC_BODY_MAX];
+	char json[160];
+	size_t len;
+	int sent, n;
+
+	setup();
+	hello(&dv, "lamp", lamp_psk, &lamp_hello);
+	device_send(&dv, IC_KEEPALIVE, NULL, 0);
+	/* the command says when it ends, in the base unit's clock: its lifetime
+	 * (here 400 ms) where that is shorter than command_timeout_ms */
+	set("lamp", "{\"id\":\"l1\",\"power\":\"ON\",\"lifetime_ms\":400}");
+	CHECK_EQ(device_receive(&dv, body, &len), IC_COMMAND);
+	CHECK_EQ(ic_command_decode(&c, body, len), IC_OK);
+	CHECK_EQ(c.expires_ms, wall_ms() + 400);
+	/* a set waiting behind it, whose lifetime ends first: answered, never sent */
+	set("lamp", "{\"id\":\"l2\",\"power\":\"OFF\",\"lifetime_ms\":100}");
+	sent = stub_n_sent;
+	stub_now += 400 + CMD_GUARD_MS;
+	bridge_timers(&B, stub_now);
+	CHECK(strstr(stub_pubs[stub_n_pubs - 2].payload, "\"id\":\"l1\",\"status\":\"timeout\",\"error\":\"no acknowledgement within 400 ms\"") != NULL);
+	CHECK(strstr(last("lamp/result"), "\"id\":\"l2\",\"status\":\"timeout\",\"error\":\"its lifetime ended while it waited") != NULL);
+	CHECK_EQ(stub_n_sent, sent);
+	/* an "expires" in the sender's clock that has passed: answered at once */
+	snprintf(json, sizeof(json), "{\"id\":\"l3\",\"power\":\"ON\",\"expires\":%llu}", (unsigned long long)wall_ms() - 5000);
+	set("lamp", json);
+	CHECK(strstr(last("lamp/result"), "\"id\":\"l3\",\"status\":\"timeout\",\"error\":\"it expired 5000 ms before it reached the base unit") != NULL);
+	CHECK_EQ(stub_n_sent, sent);
+	/* one the clocks cannot agree on (a day off) counts from its arrival */
+	snprintf(json, sizeof(json), "{\"id\":\"l4\",\"power\":\"ON\",\"expires\":%llu}", (unsigned long long)wall_ms() - 86400000);
+	set("lamp", json);
+	CHECK_EQ(device_receive(&dv, body, &len), IC_COMMAND);
+	CHECK_EQ(ic_command_decode(&c, body, len), IC_OK);
+	CHECK_EQ(c.expires_ms, wall_ms() + (uint64_t)B.cfg.command_timeout_ms);
+	/* the device says it came too late: timeout, not carried out */
+	{
+		struct ic_ack a = { .id = c.id, .status = IC_ACK_EXPIRED, .state = { .n = 1, .values = { { 0, 0 } } } };
+
+		snprintf(a.error, sizeof(a.error), "arrived 12 ms after its end");
+		n = ic_ack_encode(body, sizeof(body), &a);
+		device_send(&dv, IC_ACK, body, (size_t)n);
+	}
+	CHECK(strstr(last("lamp/result"), "\"id\":\"l4\",\"status\":\"timeout\",\"error\":\"it reached the device after its lifetime; not carried out\"") != NULL);
+	/* a lifetime longer than set_lifetime_max_ms, or keys given twice: invalid */
+	set("lamp", "{\"id\":\"l5\",\"power\":\"ON\",\"lifetime_ms\":3600000}");
+	CHECK(strstr(last("lamp/result"), "\"id\":\"l5\",\"status\":\"invalid\",\"error\":\"'lifetime_ms' may be at most 60000") != NULL);
+	set("lamp", "{\"id\":\"l6\",\"power\":\"ON\",\"id\":\"l7\"}");
+	CHECK(strstr(last("lamp/result"), "\"id\":\"l6\",\"status\":\"invalid\",\"error\":\"'id' is given twice\"") != NULL);
+	set("lamp", "{\"id\":\"l8\",\"power\":\"ON\",\"lifetime_ms\":2.5}");
+	CHECK(strstr(last("lamp/result"), "\"id\":\"l8\",\"status\":\"invalid\",\"error\":\"'lifetime_ms' must be a whole number") != NULL);
+	CHECK_EQ(stub_n_sent, sent + 1);	/* only l4 was sent */
 	teardown();
 }
 
@@ -610,6 +676,7 @@ static const struct test_case tests[] = {
 	{ "bridge: a reading -> its state and availability, retained", test_reading_published },
 	{ "bridge: set -> command -> ack -> state, then ok", test_set_ack_ok },
 	{ "bridge: retransmits, then a timeout", test_set_timeout },
+	{ "bridge: every set has a lifetime; none is carried out past it", test_set_lifetimes },
 	{ "bridge: bye -> offline, pending sets answered", test_bye_offline },
 	{ "bridge: an outage and its replay, in order", test_outage_replay },
 	{ "bridge: a retained set is not carried out", test_retained_set_ignored },
