@@ -278,6 +278,12 @@ static char *read_file(const char *path)
 	return buf;
 }
 
+/* GnuTLS (libmicrohttpd's TLS): TLS 1.2 and 1.3 only, AEAD suites with
+ * forward secrecy only (no CBC: BEAST, LUCKY13; no static RSA key exchange).
+ * tests/integration/tls.sh runs testssl.sh against it. */
+#define HTTPS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:" \
+			 "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
+
 /* The store says what came; the connections parked for it are resumed. */
 static void wake(void *ctx, enum store_wake what, const char *key)
 {
@@ -341,6 +347,7 @@ struct http *http_start(const struct dash_config *c, struct store *store, struct
 					   MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
 					   h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert,
 					   MHD_OPTION_HTTPS_MEM_KEY, h->key,
+					   MHD_OPTION_HTTPS_PRIORITIES, HTTPS_PRIORITIES,
 					   MHD_OPTION_END);
 		if (!h->d[f]) {
 			log_err("http: cannot listen on %s (%s): %s", text, c->listen, strerror(errno));
