@@ -12,7 +12,7 @@
 
 #define SALT_LEN 16
 #define DK_LEN 32
-#define FAIL_SLOTS 256
+#define FAIL_SLOTS 4096
 
 /* mbedTLS 3.3 and later take the hash by type (the context form is
  * deprecated there); 2.28, Debian 12's, has only the context form. */
@@ -80,10 +80,21 @@ struct session {
 	uint64_t expires;		/* now_ms() */
 };
 
+/* Login attempts, per address and per the network around it: counted when
+ * they start, before the hash, so parallel guesses count too. */
 struct fail {
 	uint8_t addr[16];
 	uint64_t window_start;
 	int count;
+	int hashing;			/* attempts of this address being checked right now */
+};
+
+/* A browser that logged in before: its cookie lets it past the limits that
+ * strangers share, so nobody can lock the real user out by failing on
+ * purpose. Kept in memory: after a restart it counts as new once. */
+struct known {
+	char token[SESSION_TOKEN_LEN + 1];
+	uint64_t expires;
 };
 
 struct auth {
@@ -91,6 +102,8 @@ struct auth {
 	pthread_mutex_t lock;
 	struct session sessions[SESSIONS_MAX];
 	struct fail fails[FAIL_SLOTS];
+	struct known known[KNOWN_MAX];
+	int hashing;			/* checks running for strangers, in all */
 	/* One dummy hash, so an unknown user costs as much time as a wrong password. */
 	char dummy[HASH_MAX + 1];
 };
@@ -118,16 +131,21 @@ void auth_free(struct auth *a)
 	free(a);
 }
 
-/* The address a failure counts against: IPv4, or an IPv6 /64 (one host may hold a whole /64). */
-static void addr_key(const struct sockaddr *sa, uint8_t key[16])
+/* The address a failure counts against: IPv4, or an IPv6 /64 (one host may
+ * hold a whole /64); with net, the network around it: an IPv4 /24 or an IPv6
+ * /48, so that one host rotating through its neighbours' addresses is still
+ * one place. */
+static void addr_key(const struct sockaddr *sa, uint8_t key[16], bool net)
 {
 	memset(key, 0, 16);
 	if (sa && sa->sa_family == AF_INET) {
-		memcpy(key, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		memcpy(key, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, net ? 3 : 4);
+		key[14] = 4;
 	} else if (sa && sa->sa_family == AF_INET6) {
-		memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 8);
-		key[15] = 6;
+		memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, net ? 6 : 8);
+		key[14] = 6;
 	}
+	key[15] = net;
 }
 
 static struct fail *fail_slot(struct auth *a, const uint8_t key[16], uint64_t now, bool create)
@@ -137,15 +155,18 @@ static struct fail *fail_slot(struct auth *a, const uint8_t key[16], uint64_t no
 
 	for (int i = 0; i < FAIL_SLOTS; i++) {
 		struct fail *f = &a->fails[i];
-		if (f->count && now - f->window_start >= window)
+		if (f->count && !f->hashing && now - f->window_start >= window)
 			f->count = 0;
 		if (f->count && !memcmp(f->addr, key, 16))
 			return f;
-		/* an empty slot, else the one whose window began longest ago */
+		/* an empty slot, else the one whose window began longest ago
+		 * (never one whose check is running) */
+		if (f->hashing)
+			continue;
 		if (!victim || (victim->count && (!f->count || f->window_start < victim->window_start)))
 			victim = f;
 	}
-	if (!create)
+	if (!create || !victim)
 		return NULL;
 	memset(victim, 0, sizeof(*victim));
 	memcpy(victim->addr, key, 16);
@@ -153,22 +174,64 @@ static struct fail *fail_slot(struct auth *a, const uint8_t key[16], uint64_t no
 	return victim;
 }
 
-int auth_login(struct auth *a, const struct sockaddr *from, const char *user, const char *password,
-	       char token[SESSION_TOKEN_LEN + 1], int *retry_after)
+static bool known_device(struct auth *a, const char *token, uint64_t now)
 {
-	uint8_t key[16], raw[SESSION_TOKEN_LEN / 2];
+	if (!token || strlen(token) != SESSION_TOKEN_LEN)
+		return false;
+	for (int i = 0; i < KNOWN_MAX; i++)
+		if (a->known[i].expires > now && secret_equal(a->known[i].token, token))
+			return true;
+	return false;
+}
+
+static void new_token(char token[SESSION_TOKEN_LEN + 1])
+{
+	uint8_t raw[SESSION_TOKEN_LEN / 2];
+
+	if (random_bytes(raw, sizeof(raw)) < 0)
+		memset(raw, 0, sizeof(raw));	/* then the caller's check refuses it */
+	hex_encode(token, raw, sizeof(raw));
+}
+
+int auth_login(struct auth *a, const struct sockaddr *from, const char *known_token, const char *user,
+	       const char *password, char token[SESSION_TOKEN_LEN + 1], char known_out[SESSION_TOKEN_LEN + 1],
+	       int *retry_after)
+{
+	uint8_t key[2][16];
 	uint64_t now = now_ms();
 	const char *hash = a->dummy;
-	struct fail *f;
-	bool ok;
+	struct fail *f[2] = { NULL, NULL };
+	bool ok, known;
+	int limit[2] = { a->c->login_attempts, a->c->login_attempts * 4 };
 
-	addr_key(from, key);
+	addr_key(from, key[0], false);
+	addr_key(from, key[1], true);
 	pthread_mutex_lock(&a->lock);
-	f = fail_slot(a, key, now, false);
-	if (f && f->count >= a->c->login_attempts) {
-		*retry_after = (int)(((uint64_t)a->c->login_window * 1000 - (now - f->window_start)) / 1000) + 1;
-		pthread_mutex_unlock(&a->lock);
-		return -1;
+	known = known_device(a, known_token, now);
+	*retry_after = 1;
+	if (!known) {
+		/* Strangers: counted before the check, one check at a time per
+		 * address, a few at a time in all. */
+		for (int k = 0; k < 2; k++) {
+			f[k] = fail_slot(a, key[k], now, true);
+			if (!f[k]) {	/* every slot busy checking */
+				pthread_mutex_unlock(&a->lock);
+				return -1;
+			}
+			if (f[k]->count >= limit[k]) {
+				*retry_after = (int)(((uint64_t)a->c->login_window * 1000 - (now - f[k]->window_start)) / 1000) + 1;
+				pthread_mutex_unlock(&a->lock);
+				return -1;
+			}
+			f[k]->count++;	/* now, before the check: parallel guesses count too */
+		}
+		if (f[0]->hashing || a->hashing >= AUTH_STRANGER_CHECKS) {
+			pthread_mutex_unlock(&a->lock);
+			return -2;
+		}
+		for (int k = 0; k < 2; k++)
+			f[k]->hashing++;
+		a->hashing++;
 	}
 	pthread_mutex_unlock(&a->lock);
 
@@ -176,19 +239,22 @@ int auth_login(struct auth *a, const struct sockaddr *from, const char *user, co
 		if (!strcmp(a->c->users[i].name, user))
 			hash = a->c->users[i].hash;
 	ok = auth_check_password(hash, password) && hash != a->dummy;
+	if (ok)
+		new_token(token);
 
 	pthread_mutex_lock(&a->lock);
+	if (!known) {
+		a->hashing--;
+		for (int k = 0; k < 2; k++) {
+			f[k]->hashing--;
+			if (ok && k == 0)
+				f[k]->count = 0;	/* this address is someone who knows the password */
+		}
+	}
 	if (!ok) {
-		f = fail_slot(a, key, now, true);
-		f->count++;
 		pthread_mutex_unlock(&a->lock);
 		return 0;
 	}
-	if (random_bytes(raw, sizeof(raw)) < 0) {
-		pthread_mutex_unlock(&a->lock);
-		return 0;
-	}
-	hex_encode(token, raw, sizeof(raw));
 	{
 		struct session *slot = &a->sessions[0];
 		for (int i = 0; i < SESSIONS_MAX; i++) {
@@ -203,6 +269,23 @@ int auth_login(struct auth *a, const struct sockaddr *from, const char *user, co
 		memcpy(slot->token, token, SESSION_TOKEN_LEN + 1);
 		snprintf(slot->user, sizeof(slot->user), "%s", user);
 		slot->expires = now + (uint64_t)a->c->session_ttl * 1000;
+	}
+	if (!known) {
+		struct known *k = &a->known[0];
+
+		for (int i = 0; i < KNOWN_MAX; i++) {
+			if (a->known[i].expires <= now) {
+				k = &a->known[i];
+				break;
+			}
+			if (a->known[i].expires < k->expires)
+				k = &a->known[i];
+		}
+		new_token(k->token);
+		k->expires = now + KNOWN_TTL_S * 1000ull;
+		memcpy(known_out, k->token, SESSION_TOKEN_LEN + 1);
+	} else {
+		known_out[0] = '\0';
 	}
 	pthread_mutex_unlock(&a->lock);
 	return 1;

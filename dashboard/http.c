@@ -41,6 +41,8 @@ static enum MHD_Result do_login(struct http *h, struct MHD_Connection *conn, str
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	char user[USER_MAX + 1], password[256], token[SESSION_TOKEN_LEN + 1], cookie[256];
+	char known[TOKEN_MAX + 1], known_out[SESSION_TOKEN_LEN + 1];
+	bool have_known;
 	int retry = 0, rc;
 
 	if (!same_origin(h, conn, false)) {
@@ -50,18 +52,23 @@ static enum MHD_Result do_login(struct http *h, struct MHD_Connection *conn, str
 	if (!form_get(r->body, r->len, "user", user, sizeof(user)) ||
 	    !form_get(r->body, r->len, "password", password, sizeof(password)))
 		return send_error(h, conn, MHD_HTTP_BAD_REQUEST, "expected a form with user and password");
-	rc = auth_login(h->auth, ci ? ci->client_addr : NULL, user, password, token, &retry);
+	have_known = cookie_get(header(conn, "Cookie"), KNOWN_COOKIE, known, sizeof(known));
+	rc = auth_login(h->auth, ci ? ci->client_addr : NULL, have_known ? known : NULL, user, password, token,
+			known_out, &retry);
 	memset(password, 0, sizeof(password));
 	if (rc < 0) {
+		const char *msg = rc == -1 ? "too many login attempts from here; try again later\n"
+					   : "busy checking other logins; try again in a second\n";
 		char secs[16];
 		struct MHD_Response *resp;
+
 		snprintf(secs, sizeof(secs), "%d", retry);
-		resp = MHD_create_response_from_buffer(strlen("too many failed logins; try again later\n"),
-						       (void *)"too many failed logins; try again later\n",
-						       MHD_RESPMEM_PERSISTENT);
+		resp = MHD_create_response_from_buffer(strlen(msg), (void *)msg, MHD_RESPMEM_PERSISTENT);
 		if (resp)
 			MHD_add_response_header(resp, "Retry-After", secs);
-		log_warn("http: login for '%s' refused: too many failures from this address", user);
+		store_count(h->store, DASH_LOGINS_LIMITED, 1);
+		if (rc == -1)
+			log_warn("http: login for '%s' refused: too many attempts from this address or its network", user);
 		return send_response(h, conn, MHD_HTTP_TOO_MANY_REQUESTS, resp, "text/plain; charset=utf-8", false);
 	}
 	if (rc == 0) {
@@ -74,6 +81,21 @@ static enum MHD_Result do_login(struct http *h, struct MHD_Connection *conn, str
 	}
 	session_cookie(h, cookie, sizeof(cookie), token, h->c->session_ttl);
 	log_info("http: '%s' logged in", user);
+	if (known_out[0]) {
+		/* This browser is known from now on: the next login skips the
+		 * limits that strangers share. */
+		char kc[256];
+		struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+
+		snprintf(kc, sizeof(kc), KNOWN_COOKIE "=%s; Path=/login; Max-Age=%d; HttpOnly; SameSite=Strict%s",
+			 known_out, KNOWN_TTL_S, h->tls ? "; Secure" : "");
+		if (resp) {
+			MHD_add_response_header(resp, "Location", "/");
+			MHD_add_response_header(resp, "Set-Cookie", cookie);
+			MHD_add_response_header(resp, "Set-Cookie", kc);
+		}
+		return send_response(h, conn, MHD_HTTP_SEE_OTHER, resp, NULL, false);
+	}
 	return redirect(h, conn, "/", cookie);
 }
 

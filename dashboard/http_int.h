@@ -24,6 +24,7 @@
 #define SSE_KEEPALIVE_MS 15000
 #define MJPEG_REPEAT_MS 10000		/* a still camera: send the same frame again */
 #define COOKIE "intercom_session"
+#define KNOWN_COOKIE "intercom_known"		/* a browser that logged in before (auth.h) */
 #define HTTP_THREADS 4			/* each polls its share of the connections */
 
 /* A connection waiting for something, suspended (http_park.c). */

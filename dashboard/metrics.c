@@ -66,9 +66,10 @@ char *metrics_text(const struct metrics_view *v, size_t *len)
 		"# TYPE intercom_dashboard_requests_total counter\nintercom_dashboard_requests_total %d\n"
 		"# TYPE intercom_dashboard_sets_total counter\nintercom_dashboard_sets_total %d\n"
 		"# TYPE intercom_dashboard_logins_failed_total counter\nintercom_dashboard_logins_failed_total %d\n"
+		"# TYPE intercom_dashboard_logins_limited_total counter\nintercom_dashboard_logins_limited_total %d\n"
 		"# TYPE intercom_dashboard_csrf_refused_total counter\nintercom_dashboard_csrf_refused_total %d\n",
 	    c[DASH_SSE_CLIENTS], c[DASH_MJPEG_VIEWERS], c[DASH_REQUESTS], c[DASH_SETS],
-	    c[DASH_LOGINS_FAILED], c[DASH_CSRF_REFUSED]);
+	    c[DASH_LOGINS_FAILED], c[DASH_LOGINS_LIMITED], c[DASH_CSRF_REFUSED]);
 	/* The base unit's own counters (P/bridge/metrics), one family per key. */
 	cJSON_ArrayForEach(it, v->bridge) {
 		if (cJSON_IsNumber(it)) {
