@@ -33,7 +33,7 @@ struct metrics {
 	uint64_t datagrams, hellos, sessions, readings, keepalives, byes, states;
 	uint64_t malformed, unknown_device, auth_failed, replayed, unknown_session;
 	uint64_t bad_body, stale, resets_sent, send_failed, retained_ignored;
-	uint64_t kernel_drops, stale_ticket, challenges_sent, answers_limited;
+	uint64_t kernel_drops, stale_ticket, challenges_sent, answers_limited, gets_coalesced;
 	uint64_t sets, results[SET_RESULTS];	/* by enum set_result */
 	uint64_t retransmits;
 };
@@ -48,6 +48,7 @@ struct base {
 	uint64_t started, next_metrics;
 	bool devices_dirty;		/* P/bridge/devices is due (at most once a tick) */
 	bool state_dirty;		/* the state file is due (at most once a tick) */
+	uint64_t state_retry_at, state_backoff;	/* after a failed write */
 	uint64_t next_cmd_id;		/* wire ids: random start, so a restart does not reuse them */
 	struct device **busy;		/* devices with a command in flight (timers) */
 	int n_busy;

@@ -95,9 +95,20 @@ void bridge_tick(struct base *b, uint64_t now)
 	presence_tick(b, now);
 	if (b->devices_dirty && mqtt_connected(b->mqtt))
 		publish_devices(b);
-	if (b->state_dirty && b->cfg.state_file[0]) {
-		state_save(&b->table, b->cfg.state_file);
-		b->state_dirty = false;
+	if (b->state_dirty && b->cfg.state_file[0] && now >= b->state_retry_at) {
+		/* A write that failed (a full disk, say) is tried again, every 5 s
+		 * at first and at most every 5 min, until it works. */
+		if (state_save(&b->table, b->cfg.state_file) == 0) {
+			if (b->state_backoff)
+				log_info("state file %s written again", b->cfg.state_file);
+			b->state_dirty = false;
+			b->state_backoff = 0;
+		} else {
+			b->state_backoff = b->state_backoff ? b->state_backoff * 2 : 5000;
+			if (b->state_backoff > 300000)
+				b->state_backoff = 300000;
+			b->state_retry_at = now + b->state_backoff;
+		}
 	}
 	if (now >= b->next_metrics && mqtt_connected(b->mqtt)) {
 		publish_metrics(b);

@@ -43,7 +43,8 @@ struct device {
 	struct ic_hello *pending;	/* from a HELLO awaiting confirmation */
 	struct cmd_queue *cmds;		/* allocated at the first set */
 	struct camera *cam;		/* cameras only */
-	int busy_slot;			/* index in the daemon's in-flight list, or -1 */
+	int busy_slot;
+	uint64_t get_sent;		/* now_ms() of the last GET sent (at most one a second) */			/* index in the daemon's in-flight list, or -1 */
 };
 
 struct device_table {

@@ -88,7 +88,7 @@ void publish_metrics(struct base *b)
 		{ "datagrams", m->datagrams }, { "readings", m->readings }, { "states", m->states },
 		{ "keepalives", m->keepalives }, { "byes", m->byes }, { "lost_in_transit", lost },
 		{ "hellos", m->hellos }, { "sessions", m->sessions }, { "resets_sent", m->resets_sent },
-		{ "challenges_sent", m->challenges_sent }, { "sets", m->sets }, { "retransmits", m->retransmits },
+		{ "challenges_sent", m->challenges_sent }, { "sets", m->sets }, { "gets_coalesced", m->gets_coalesced }, { "retransmits", m->retransmits },
 		{ "frames", cs->frames }, { "frames_incomplete", cs->incomplete },
 		{ "frames_corrupt", cs->corrupt }, { "frames_unchecked", cs->unchecked }, { "frames_stale", cs->stale },
 		{ "frames_too_big", cs->too_big }, { "pulls_failed", cs->pulls_failed },

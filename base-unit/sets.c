@@ -24,6 +24,8 @@ void sets_free(struct base *b)
 	b->n_busy = 0;
 }
 
+#define GET_GAP_MS 1000
+
 static struct cmd_timing timing(const struct base *b)
 {
 	return (struct cmd_timing){ .timeout_ms = b->cfg.command_timeout_ms, .retry_ms = b->cfg.command_retry_ms,
@@ -245,8 +247,15 @@ void sets_message(struct base *b, const char *topic, const void *payload, size_t
 	d = device_table_find(&b->table, id);
 	if (!strcmp(suffix, T_SET))
 		on_set(b, id, d, payload, len);
-	else if (d && d->online)
+	else if (d && d->online && (!d->get_sent || now_ms() - d->get_sent >= GET_GAP_MS)) {
+		/* At most one a second per device: its STATE answers them all, and
+		 * a flood of gets must not cost the device's cellular link a round
+		 * trip each. */
+		d->get_sent = now_ms();
 		udp_send_session(b, d, IC_GET, NULL, 0);
+	} else if (d && d->online) {
+		b->m.gets_coalesced++;
+	}
 }
 
 void sets_timers(struct base *b, uint64_t now)

@@ -59,6 +59,8 @@ char *metrics_text(const struct metrics_view *v, size_t *len)
 	put(&b, "# HELP intercom_dashboard_devices Devices the base unit announces, as the dashboard sees them.\n"
 		"# TYPE intercom_dashboard_devices gauge\nintercom_dashboard_devices{state=\"online\"} %d\n"
 		"intercom_dashboard_devices{state=\"offline\"} %d\n", v->online, v->listed - v->online);
+	put(&b, "# HELP intercom_dashboard_devices_tracked Device entries the dashboard keeps (bounded).\n"
+		"# TYPE intercom_dashboard_devices_tracked gauge\nintercom_dashboard_devices_tracked %d\n", v->tracked);
 	put(&b, "# HELP intercom_dashboard_sse_clients Open /api/events streams.\n"
 		"# TYPE intercom_dashboard_sse_clients gauge\nintercom_dashboard_sse_clients %d\n"
 		"# HELP intercom_dashboard_mjpeg_viewers Open MJPEG streams.\n"

@@ -20,6 +20,7 @@ enum dash_counter {
 struct metrics_view {
 	bool connected, bridge_online;
 	int listed, online;		/* devices */
+	int tracked;			/* device entries kept, listed or not */
 	const int *counters;		/* DASH_COUNTERS of them */
 	const cJSON *bridge;		/* P/bridge/metrics, or NULL */
 };

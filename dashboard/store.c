@@ -245,6 +245,7 @@ char *store_metrics_text(struct store *s, size_t *len)
 	v.bridge_online = s->bridge_online;
 	v.bridge = s->metrics;
 	model_count(&s->model, &v.listed, &v.online);
+	v.tracked = s->model.n;
 	text = metrics_text(&v, len);
 	pthread_mutex_unlock(&s->lock);
 	return text;

@@ -63,6 +63,15 @@ static void on_result(struct store *s, const char *device, cJSON *result)
 	store_event_push(s, "result", ev);
 }
 
+static void on_result_message(struct store *s, const char *device, const void *payload, size_t len)
+{
+	cJSON *json = cJSON_ParseWithLength(payload, len);
+
+	if (cJSON_IsObject(json))
+		on_result(s, device, json);
+	cJSON_Delete(json);
+}
+
 static bool looks_like_jpeg(const unsigned char *p, size_t len)
 {
 	return len >= 4 && p[0] == 0xFF && p[1] == 0xD8 && p[len - 2] == 0xFF && p[len - 1] == 0xD9;
@@ -111,11 +120,6 @@ static void on_device(struct store *s, const char *topic, struct dev *d, const c
 		ev = store_id_object(d->id);
 		cJSON_AddBoolToObject(ev, "online", d->online);
 		store_event_push(s, "availability", ev);
-	} else if (!strcmp(what, T_RESULT)) {
-		json = cJSON_ParseWithLength(payload, len);
-		if (cJSON_IsObject(json))
-			on_result(s, d->id, json);
-		cJSON_Delete(json);
 	} else if (!strcmp(what, T_CAMERA) || !strcmp(what, T_THUMBNAIL)) {
 		on_frame(s, d, what[0] == 'c', payload, len);
 	}
@@ -132,6 +136,8 @@ void store_on_message(struct store *s, const char *topic, const void *payload, s
 	pthread_mutex_lock(&s->lock);
 	if (!strcmp(id, T_BRIDGE))
 		on_bridge(s, topic, what, payload, len);
+	else if (!strcmp(what, T_RESULT))
+		on_result_message(s, id, payload, len);	/* no device entry: ids nobody listed cost nothing */
 	else if (strcmp(what, T_SET) && strcmp(what, T_GET) && (d = model_get(&s->model, id)))
 		on_device(s, topic, d, what, payload, len);
 	pthread_mutex_unlock(&s->lock);

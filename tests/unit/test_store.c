@@ -131,6 +131,23 @@ static void test_store_messages(void)
 	CHECK(text && strstr(text, "intercom_commands_total{result=\"ok\"} 3\n"));
 	CHECK(text && strstr(text, "intercom_dashboard_devices{state=\"online\"} 1\n"));
 	free(text);
+	/* results for ids nobody listed (sets to unknown devices) reach their
+	 * waiter but add no device entry: memory stays bounded */
+	{
+		struct waiter *w = store_result_expect(s, "ghost-7", "dash-7");
+		char topic[64], *r;
+
+		for (int i = 0; i < 5000; i++) {
+			snprintf(topic, sizeof(topic), "home/cellar/ghost-%d/result", i);
+			store_on_message(s, topic, "{\"id\":\"dash-7\",\"status\":\"invalid\"}", 35);
+		}
+		r = store_result_wait(s, w, 0);
+		CHECK(r && strstr(r, "\"status\":\"invalid\""));
+		free(r);
+		text = store_metrics_text(s, &len);
+		CHECK(text && strstr(text, "intercom_dashboard_devices_tracked 1\n"));
+		free(text);
+	}
 	store_on_message(s, "home/cellar/bridge/state", "offline", 7);	/* the base unit's last will */
 	text = store_device_json(s, "lamp", &len);
 	CHECK(text && strstr(text, "\"online\":false,\"availability\":\"unknown\""));

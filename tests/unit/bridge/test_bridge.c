@@ -16,6 +16,9 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -670,6 +673,52 @@ static void test_set_lifetimes(void)
 	teardown();
 }
 
+/* A flood of gets costs the device one GET a second; a state file that could
+ * not be written is written again later. */
+static void test_gets_and_state_retry(void)
+{
+	struct ic_device dv;
+	char topic_get[64], dir[] = "/tmp/intercom-bridge-XXXXXX", path[128];
+	int sent, gets = 0;
+
+	setup();
+	hello(&dv, "lamp", lamp_psk, &lamp_hello);
+	device_send(&dv, IC_KEEPALIVE, NULL, 0);
+	snprintf(topic_get, sizeof(topic_get), "%s", topic("lamp/get"));
+	sent = stub_n_sent;
+	for (int i = 0; i < 100; i++)
+		bridge_mqtt_message(&B, topic_get, "", 0, false);
+	for (int i = sent; i < stub_n_sent; i++)
+		gets += stub_sent[i].len > 2 && stub_sent[i].buf[1] == IC_GET;
+	CHECK_EQ(gets, 1);
+	CHECK_EQ(B.m.gets_coalesced, 99);
+	stub_now += 1000;
+	bridge_mqtt_message(&B, topic_get, "", 0, false);
+	CHECK_EQ(stub_n_sent, sent + 2);
+	/* the state file's directory is missing (a full disk fails the same way) */
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/sub/base.state", dir);
+	snprintf(B.cfg.state_file, sizeof(B.cfg.state_file), "%s", path);
+	B.state_dirty = true;
+	bridge_tick(&B, stub_now);
+	CHECK(B.state_dirty);			/* not written, still due */
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	CHECK_EQ(mkdir(path, 0700), 0);
+	stub_now += 4999;
+	bridge_tick(&B, stub_now);
+	CHECK(B.state_dirty);			/* not before its retry */
+	stub_now += 1;
+	bridge_tick(&B, stub_now);
+	CHECK(!B.state_dirty);
+	snprintf(path, sizeof(path), "%s/sub/base.state", dir);
+	CHECK_EQ(access(path, R_OK), 0);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	rmdir(path);
+	rmdir(dir);
+	teardown();
+}
+
 static const struct test_case tests[] = {
 	{ "bridge: a failsafe control's command ends when its failsafe would", test_failsafe_deadline },
 	{ "bridge: hello -> welcome, nothing adopted yet", test_hello_welcome },
@@ -677,6 +726,7 @@ static const struct test_case tests[] = {
 	{ "bridge: set -> command -> ack -> state, then ok", test_set_ack_ok },
 	{ "bridge: retransmits, then a timeout", test_set_timeout },
 	{ "bridge: every set has a lifetime; none is carried out past it", test_set_lifetimes },
+	{ "bridge: a flood of gets, a state file that cannot be written", test_gets_and_state_retry },
 	{ "bridge: bye -> offline, pending sets answered", test_bye_offline },
 	{ "bridge: an outage and its replay, in order", test_outage_replay },
 	{ "bridge: a retained set is not carried out", test_retained_set_ignored },
