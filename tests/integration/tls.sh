@@ -48,6 +48,20 @@ for what in broker dashboard; do
 	check "testssl ran against the $what" test -s "$T/$what.json"
 	[ -s "$T/$what.json" ] || continue
 	f=$(findings $what)
+	# testssl's client-initiated renegotiation check races: s_client may end
+	# (its input done) before a busy server has refused, which it reads as
+	# "VULNERABLE". A server that is vulnerable is so every time: ask again.
+	for again in 1 2; do
+		[[ "$f" == *secure_client_renego* ]] || break
+		testssl --quiet --color 0 --warnings off -R --jsonfile "$T/$what.renego$again.json" "127.0.0.1:$port" \
+			> /dev/null 2>&1
+		if grep -q 'secure_client_renego' "$T/$what.renego$again.json" &&
+		   $PY -c 'import json,sys; sys.exit(0 if all(x["severity"] in ("OK","INFO") for x in json.load(open(sys.argv[1])) if x["id"] == "secure_client_renego") else 1)' \
+			"$T/$what.renego$again.json"; then
+			echo "  note: testssl said client renegotiation was vulnerable, then not (attempt $again)"
+			f=$(echo "$f" | grep -v secure_client_renego)
+		fi
+	done
 	check "it finds nothing worse than OK or INFO${f:+: $(echo "$f" | tr '\n' ';')}" test -z "$f"
 	for p in TLS1 TLS1_1; do
 		check "$p is not offered ($(offered $what $p))" bash -c "[[ '$(offered $what $p)' == 'not offered'* ]]"
