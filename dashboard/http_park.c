@@ -18,16 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-static void cond_init_monotonic(pthread_cond_t *cv)
-{
-	pthread_condattr_t a;
-
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(cv, &a);
-	pthread_condattr_destroy(&a);
-}
-
 static void unlink_parked(struct park *p, struct parked *e)
 {
 	for (struct parked **q = &p->list; *q; q = &(*q)->next)

@@ -9,16 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-static void cond_init_monotonic(pthread_cond_t *cv)
-{
-	pthread_condattr_t a;
-
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(cv, &a);
-	pthread_condattr_destroy(&a);
-}
-
 /* Waits on cv until signalled or deadline_ms (now_ms() clock) passes. */
 static int cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *m, uint64_t deadline_ms)
 {

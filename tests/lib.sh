@@ -173,6 +173,19 @@ CONF
 }
 not_seen_since() { ! seen_since "$@"; }
 
+# dash_conf LISTEN: the lines of a dashboard config for the broker in $BROKER
+# on $MQTT_PORT as user dashboard, listening on LISTEN; append more after it.
+dash_conf() {
+	cat <<CONF
+listen $1
+mqtt_host localhost
+mqtt_port $MQTT_PORT
+mqtt_cafile $BROKER/ca.crt
+mqtt_username dashboard
+mqtt_password_file $BROKER/dashboard.password
+CONF
+}
+
 # test_broker [setup-broker options]: a broker of the project's broker-conf,
 # started for this test: on a free loopback port, or on 8883 inside $MQTT_NS
 # (free by construction: the namespace is the test's own). Sets BROKER,

@@ -18,17 +18,12 @@ HASH=$(echo "$PASS" | "$BIN/dashboard" hash-password)
 TOKEN=$("$BIN/dashboard" gentoken)
 HTTP_PORT=$(free_port tcp)
 DASH=http://127.0.0.1:$HTTP_PORT
-cat > "$T/dash.conf" <<CONF
-listen 127.0.0.1:$HTTP_PORT
-mqtt_host localhost
-mqtt_port $MQTT_PORT
-mqtt_cafile $BROKER/ca.crt
-mqtt_username dashboard
-mqtt_password_file $BROKER/dashboard.password
+{ dash_conf 127.0.0.1:$HTTP_PORT; cat <<CONF
 user admin $HASH
 token $TOKEN
 idle_timeout 5
 CONF
+} > "$T/dash.conf"
 start base "$BIN/base-unit" -c "$T/base.conf"
 start lights "$BIN/updatable-unit" -c "$T/lights.conf"
 start cam "$BIN/camera-unit" -c "$T/cam.conf"

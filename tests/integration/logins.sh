@@ -10,19 +10,14 @@ PASS=correct-horse-battery
 HASH=$(echo "$PASS" | "$BIN/dashboard" hash-password)
 HTTP_PORT=$(free_port tcp)
 DASH=http://127.0.0.1:$HTTP_PORT
-cat > "$T/dash.conf" <<CONF
-listen 0.0.0.0:$HTTP_PORT
-mqtt_host localhost
-mqtt_port $MQTT_PORT
-mqtt_cafile $BROKER/ca.crt
-mqtt_username dashboard
-mqtt_password_file $BROKER/dashboard.password
+{ dash_conf 0.0.0.0:$HTTP_PORT; cat <<CONF
 user admin $HASH
 token $("$BIN/dashboard" gentoken)
 login_attempts 5
 login_window 60
 max_connections_per_address 100
 CONF
+} > "$T/dash.conf"
 start dash "$BIN/dashboard" -c "$T/dash.conf"
 wait_until 10 tcp_listening "$HTTP_PORT" || fail "the dashboard listens"
 

@@ -13,15 +13,10 @@ printf 'id lights\nkey %s\nbase 127.0.0.1:%s\nkeepalive 1\ncontrol light switch 
 TOKEN=$("$BIN/dashboard" gentoken)
 HTTP_PORT=$(free_port tcp)
 DASH=http://127.0.0.1:$HTTP_PORT
-cat > "$T/dash.conf" <<CONF
-listen 127.0.0.1:$HTTP_PORT
-mqtt_host localhost
-mqtt_port $MQTT_PORT
-mqtt_cafile $BROKER/ca.crt
-mqtt_username dashboard
-mqtt_password_file $BROKER/dashboard.password
+{ dash_conf 127.0.0.1:$HTTP_PORT; cat <<CONF
 token $TOKEN
 CONF
+} > "$T/dash.conf"
 
 watch all reader 'intercom/#'
 start base "$BIN/base-unit" -c "$T/base.conf"

@@ -11,17 +11,12 @@ if ! command -v testssl > /dev/null; then
 fi
 test_broker
 HTTP_PORT=$(free_port tcp)
-cat > "$T/dash.conf" <<CONF
-listen 127.0.0.1:$HTTP_PORT
-mqtt_host localhost
-mqtt_port $MQTT_PORT
-mqtt_cafile $BROKER/ca.crt
-mqtt_username dashboard
-mqtt_password_file $BROKER/dashboard.password
+{ dash_conf 127.0.0.1:$HTTP_PORT; cat <<CONF
 token $("$BIN/dashboard" gentoken)
 tls_cert $BROKER/server.crt
 tls_key $BROKER/server.key
 CONF
+} > "$T/dash.conf"
 start dash "$BIN/dashboard" -c "$T/dash.conf"
 wait_until 10 tcp_listening "$HTTP_PORT" || fail "the dashboard listens"
 
