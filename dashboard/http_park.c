@@ -137,7 +137,13 @@ bool park(struct park *p, struct parked *e, struct MHD_Connection *conn, enum pa
 	e->kind = kind;
 	snprintf(e->key, sizeof(e->key), "%s", key ? key : "");
 	e->deadline = deadline;
-	if (p->stopping || p->gen != gen) {
+	if (p->stopping) {
+		/* the resumer may be gone already: resumed here */
+		pthread_mutex_unlock(&p->lock);
+		MHD_resume_connection(conn);
+		return true;
+	}
+	if (p->gen != gen) {
 		/* woken between the look and the suspension: resumed at once */
 		e->next = p->woken;
 		p->woken = e;
