@@ -67,5 +67,7 @@ check "30 of 30 sets through the dashboard answered ok during the attempts ($ok)
 wait "$ATTACK" 2>/dev/null
 check "the base unit was never disconnected" bash -c "! grep -q 'lost' '$T/base.log'"
 check "nor the dashboard" bash -c "! grep -q 'lost' '$T/dash.log'"
+# (a takeover is logged "Client base already connected, closing old
+# connection"; a refused attempt as "Client base disconnected, not authorised")
 check "the broker never closed their connections for another client" \
-	bash -c "! grep -qE 'Client (base|dashboard) (already connected|closed its connection)|Client (base|dashboard) disconnected' '$T/mosquitto.log'"
+	bash -c "! grep -qE 'Client (base|dashboard) already connected' '$T/mosquitto.log'"
