@@ -45,7 +45,6 @@ struct park {
 	atomic_uint_fast64_t gen;	/* counts park_wake() calls */
 	uint64_t next_due;		/* the resumer's next look at the deadlines */
 	struct parked *list, *woken;
-	int n;
 };
 int park_init(struct park *p);
 /* Resumes every parked connection (they see stopping) and ends the thread;
@@ -61,7 +60,6 @@ bool park(struct park *p, struct parked *e, struct MHD_Connection *conn, enum pa
 	  uint64_t deadline, uint64_t gen);
 /* key NULL: every connection of the kind. Safe with the store's lock held. */
 void park_wake(struct park *p, enum park_kind kind, const char *key);
-int park_count(struct park *p);
 
 struct http {
 	const struct dash_config *c;

@@ -27,7 +27,6 @@ static void unlink_parked(struct park *p, struct parked *e)
 		}
 	e->next = NULL;
 	e->in_list = false;
-	p->n--;
 }
 
 /* Resumes, outside the lock, what the lock holder took off the list. */
@@ -152,7 +151,6 @@ bool park(struct park *p, struct parked *e, struct MHD_Connection *conn, enum pa
 		e->next = p->list;
 		p->list = e;
 		e->in_list = true;
-		p->n++;
 		if (deadline < p->next_due)
 			pthread_cond_signal(&p->cv);
 	}
@@ -178,14 +176,4 @@ void park_wake(struct park *p, enum park_kind kind, const char *key)
 	if (any)
 		pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->lock);
-}
-
-int park_count(struct park *p)
-{
-	int n;
-
-	pthread_mutex_lock(&p->lock);
-	n = p->n;
-	pthread_mutex_unlock(&p->lock);
-	return n;
 }
