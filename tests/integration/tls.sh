@@ -36,6 +36,23 @@ import json, sys
 print(" ".join(f["finding"] for f in json.load(open(sys.argv[1])) if f["id"] == sys.argv[2]))
 ' "$T/$1.json" "$2"
 }
+# server_hellos PORT: how many ServerHellos a TLS 1.2 client sees when it
+# asks, after the handshake, for a renegotiation and waits 2 s (2: the server
+# renegotiated; 1: it refused).
+server_hellos() {
+	(echo R; sleep 2) | openssl s_client -no_tls1_3 -msg -connect "127.0.0.1:$1" 2>&1 |
+		grep -c 'ServerHello$'
+}
+# The probe sees a renegotiation where a server allows one (openssl's own).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+	-subj /CN=localhost -keyout "$T/reneg.key" -out "$T/reneg.crt" > /dev/null 2>&1
+RENEG_PORT=$(free_port tcp)
+start reneg openssl s_server -www -client_renegotiation -accept "$RENEG_PORT" \
+	-cert "$T/reneg.crt" -key "$T/reneg.key" < /dev/null
+wait_until 10 tcp_listening "$RENEG_PORT" || fail "openssl s_server listens"
+n=$(server_hellos $RENEG_PORT)
+check "the renegotiation probe sees one where a server allows it ($n ServerHello)" test "$n" = 2
+
 for what in broker dashboard; do
 	port=$MQTT_PORT; [ $what = dashboard ] && port=$HTTP_PORT
 	echo "# $what (port $port)"
@@ -43,21 +60,15 @@ for what in broker dashboard; do
 	check "testssl ran against the $what" test -s "$T/$what.json"
 	[ -s "$T/$what.json" ] || continue
 	f=$(findings $what)
-	# testssl's client-initiated renegotiation check races: s_client may end
-	# (its input done) before a busy server has refused, which it reads as
-	# "VULNERABLE". A server that is vulnerable is so every time: ask again.
-	for again in 1 2; do
-		[[ "$f" == *secure_client_renego* ]] || break
-		testssl --quiet --color 0 --warnings off -R --jsonfile "$T/$what.renego$again.json" "127.0.0.1:$port" \
-			> /dev/null 2>&1
-		if grep -q 'secure_client_renego' "$T/$what.renego$again.json" &&
-		   $PY -c 'import json,sys; sys.exit(0 if all(x["severity"] in ("OK","INFO") for x in json.load(open(sys.argv[1])) if x["id"] == "secure_client_renego") else 1)' \
-			"$T/$what.renego$again.json"; then
-			echo "  note: testssl said client renegotiation was vulnerable, then not (attempt $again)"
-			f=$(echo "$f" | grep -v secure_client_renego)
-		fi
-	done
+	# testssl's client-initiated renegotiation check is not used: when its
+	# first s_client ends (input done) before the server's refusal arrives, it
+	# tries again with four "R"s, and there counts a server that closes the
+	# connection at the first one as vulnerable (testssl 3.0.8). The probe
+	# below asks the same question without the race.
+	f=$(echo "$f" | grep -v secure_client_renego)
 	check "it finds nothing worse than OK or INFO${f:+: $(echo "$f" | tr '\n' ';')}" test -z "$f"
+	n=$(server_hellos $port)
+	check "a client-initiated renegotiation is refused ($n ServerHello)" test "$n" = 1
 	for p in TLS1 TLS1_1; do
 		check "$p is not offered ($(offered $what $p))" bash -c "[[ '$(offered $what $p)' == 'not offered'* ]]"
 	done
