@@ -5,6 +5,7 @@
 #   make demo       run the whole system locally
 #   make fuzz       run the fuzz targets for a bounded time (FUZZ_SECONDS)
 #   make bench      benchmarks (bench/)
+#   make install    programs, units, examples, man pages (PREFIX, DESTDIR)
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -51,8 +52,10 @@ BROKER_PLUGIN := $(BUILD)/intercom-clientid.so
 BENCH_TOOLS := $(BUILD)/loadgen $(BUILD)/mqttbench $(BUILD)/httpbench
 
 CRYPTO_LIBS := -lmbedcrypto
+# sd_notify (clients/common/service.c), in every program through libcommon
+COM_LIBS    := -lsystemd
 
-.PHONY: all test check demo fuzz bench deps deps-demo clean unit
+.PHONY: all test check demo fuzz bench deps deps-demo clean unit install uninstall
 all: $(PROGRAMS) $(BROKER_PLUGIN) $(BUILD)/unit-tests $(BUILD)/bridge-tests $(BENCH_TOOLS)
 
 $(BUILD)/obj/%.o: %.c
@@ -68,23 +71,23 @@ $(LIB_COM): $(call obj,$(LIB_COM_SRC))
 
 $(BUILD)/base-unit: $(call obj,$(BASE_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lssl -lcrypto -lcjson -lturbojpeg $(CRYPTO_LIBS) -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lssl -lcrypto -lcjson -lturbojpeg $(CRYPTO_LIBS) $(COM_LIBS) -lm $(LDLIBS)
 
 $(BUILD)/read-unit: $(call obj,$(READ_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(COM_LIBS) -lm $(LDLIBS)
 
 $(BUILD)/updatable-unit: $(call obj,$(UPD_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lgpiod $(CRYPTO_LIBS) -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lgpiod $(CRYPTO_LIBS) $(COM_LIBS) -lm $(LDLIBS)
 
 $(BUILD)/camera-unit: $(call obj,$(CAM_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lturbojpeg $(CRYPTO_LIBS) -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lturbojpeg $(CRYPTO_LIBS) $(COM_LIBS) -lm $(LDLIBS)
 
 $(BUILD)/dashboard: $(call obj,$(DASH_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lmosquitto -lssl -lcrypto -lcjson $(CRYPTO_LIBS) -lpthread -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lmosquitto -lssl -lcrypto -lcjson $(CRYPTO_LIBS) $(COM_LIBS) -lpthread -lm $(LDLIBS)
 
 # The broker's plugin (broker-conf/clientid.c): loaded into Mosquitto, so
 # never built with the sanitizers, whose runtime Mosquitto does not have.
@@ -120,15 +123,15 @@ $(BUILD)/obj/dashboard/settings.o: CFLAGS += -DDASHBOARD_STATIC_DIR='"$(abspath 
 
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcjson -lgpiod -lturbojpeg $(CRYPTO_LIBS) -lpthread -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcjson -lgpiod -lturbojpeg $(CRYPTO_LIBS) $(COM_LIBS) -lpthread -lm $(LDLIBS)
 
 $(BUILD)/bridge-tests: $(call obj,$(BRIDGE_TEST_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcjson -lturbojpeg $(CRYPTO_LIBS) -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcjson -lturbojpeg $(CRYPTO_LIBS) $(COM_LIBS) -lm $(LDLIBS)
 
 $(BUILD)/loadgen: $(call obj,bench/loadgen.c) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(COM_LIBS) -lm $(LDLIBS)
 
 $(BUILD)/httpbench: $(call obj,bench/httpbench.c)
 	@echo "  LD  $@"
@@ -177,7 +180,7 @@ fuzz: deps
 	$(Q)clang $(FUZZ_CFLAGS) -Ibase-unit -o $(BUILD)/fuzz/fuzz-frames tests/fuzz/fuzz_frames.c \
 	   base-unit/frames.c $(LIB_IC_SRC) $(CRYPTO_LIBS) -lturbojpeg -lm
 	$(Q)clang $(FUZZ_CFLAGS) -Idashboard -DDASHBOARD_STATIC_DIR='"."' -o $(BUILD)/fuzz/fuzz-http tests/fuzz/fuzz_http.c \
-	   dashboard/parse.c dashboard/store.c dashboard/store_messages.c dashboard/model.c dashboard/events.c dashboard/metrics.c dashboard/settings.c $(filter-out %/mqttlink.c,$(LIB_COM_SRC)) $(LIB_IC_SRC) $(CRYPTO_LIBS) -lcjson -lpthread -lm
+	   dashboard/parse.c dashboard/store.c dashboard/store_messages.c dashboard/model.c dashboard/events.c dashboard/metrics.c dashboard/settings.c $(filter-out %/mqttlink.c,$(LIB_COM_SRC)) $(LIB_IC_SRC) $(CRYPTO_LIBS) $(COM_LIBS) -lcjson -lpthread -lm
 	@mkdir -p $(BUILD)/fuzz/corpus-set $(BUILD)/fuzz/corpus-frames $(BUILD)/fuzz/corpus-http
 	@echo "fuzzing the datagram path for $(FUZZ_SECONDS) s"
 	$(Q)$(BUILD)/fuzz/fuzz-datagram -max_total_time=$(FUZZ_SECONDS) -max_len=1400 -print_final_stats=1 \
@@ -198,6 +201,74 @@ fuzz: deps
 
 bench: deps all
 	$(Q)bench/run
+
+# --- make install [PREFIX=/usr/local] [DESTDIR=] [sysconfdir=...] ---------
+# The usual directory variables, each overridable. With PREFIX=/usr the
+# configuration goes to /etc and the state to /var (docs/install.md).
+PREFIX        ?= /usr/local
+prefix        ?= $(PREFIX)
+exec_prefix   ?= $(prefix)
+bindir        ?= $(exec_prefix)/bin
+libdir        ?= $(exec_prefix)/lib
+libexecdir    ?= $(exec_prefix)/libexec
+datarootdir   ?= $(prefix)/share
+datadir       ?= $(datarootdir)
+mandir        ?= $(datarootdir)/man
+docdir        ?= $(datarootdir)/doc/intercom
+sysconfdir    ?= $(if $(filter /usr,$(prefix)),/etc,$(prefix)/etc)
+localstatedir ?= $(if $(filter /usr,$(prefix)),/var,$(prefix)/var)
+systemdunitdir ?= $(prefix)/lib/systemd/system
+sysusersdir   ?= $(prefix)/lib/sysusers.d
+pkgdatadir    := $(datadir)/intercom
+pkglibdir     := $(libdir)/intercom
+INSTALL       ?= install
+
+SUBST = sed -e 's|@bindir@|$(bindir)|g' -e 's|@libexecdir@|$(libexecdir)|g' -e 's|@sysconfdir@|$(sysconfdir)|g' \
+	    -e 's|@localstatedir@|$(localstatedir)|g' -e 's|@pkgdatadir@|$(pkgdatadir)|g' \
+	    -e 's|@pkglibdir@|$(pkglibdir)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e '/@HARDENING@/{r packaging/systemd/hardening.in' -e 'd;}'
+UNITS    := intercom-base-unit.service intercom-dashboard.service intercom-agent@.service intercom-broker.service
+EXAMPLES := base-unit dashboard read-unit updatable-unit camera-unit
+MANPAGES := $(wildcard packaging/man/*.8)
+
+# Everything installed, under $(DESTDIR). A configuration already there is
+# never overwritten; run as root into the real system (no DESTDIR), it also
+# makes the intercom user (systemd-sysusers) and gives it the configurations.
+install: $(PROGRAMS) $(BROKER_PLUGIN)
+	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(libexecdir)/intercom $(DESTDIR)$(pkglibdir) \
+	   $(DESTDIR)$(pkgdatadir)/dashboard $(DESTDIR)$(pkgdatadir)/broker $(DESTDIR)$(systemdunitdir) \
+	   $(DESTDIR)$(sysusersdir) $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(docdir)/examples
+	for p in base-unit dashboard read-unit updatable-unit camera-unit; do \
+	   $(INSTALL) -m 0755 $(BUILD)/$$p $(DESTDIR)$(bindir)/intercom-$$p || exit 1; done
+	$(SUBST) broker-conf/setup-broker > $(DESTDIR)$(bindir)/intercom-setup-broker
+	chmod 0755 $(DESTDIR)$(bindir)/intercom-setup-broker
+	$(SUBST) packaging/agent.in > $(DESTDIR)$(libexecdir)/intercom/agent
+	chmod 0755 $(DESTDIR)$(libexecdir)/intercom/agent
+	$(INSTALL) -m 0644 $(BROKER_PLUGIN) $(DESTDIR)$(pkglibdir)/intercom-clientid.so
+	$(INSTALL) -m 0644 broker-conf/mosquitto.conf $(DESTDIR)$(pkgdatadir)/broker/mosquitto.conf
+	$(INSTALL) -m 0644 dashboard/static/* $(DESTDIR)$(pkgdatadir)/dashboard/
+	for u in $(UNITS); do $(SUBST) packaging/systemd/$$u.in > $(DESTDIR)$(systemdunitdir)/$$u || exit 1; done
+	$(INSTALL) -m 0644 packaging/sysusers.conf $(DESTDIR)$(sysusersdir)/intercom.conf
+	for e in $(EXAMPLES); do $(SUBST) packaging/examples/$$e.conf.in > $(DESTDIR)$(docdir)/examples/$$e.conf || exit 1; done
+	for m in $(MANPAGES); do $(SUBST) $$m > $(DESTDIR)$(mandir)/man8/$$(basename $$m) || exit 1; done
+	$(INSTALL) -m 0644 README.md $(DESTDIR)$(docdir)/
+	$(INSTALL) -m 0644 docs/*.md $(DESTDIR)$(docdir)/
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(sysconfdir)/intercom
+	$(INSTALL) -d -m 0750 $(DESTDIR)$(sysconfdir)/intercom/agents
+	for e in base-unit dashboard; do [ -e $(DESTDIR)$(sysconfdir)/intercom/$$e.conf ] || \
+	   $(INSTALL) -m 0640 $(DESTDIR)$(docdir)/examples/$$e.conf $(DESTDIR)$(sysconfdir)/intercom/$$e.conf || exit 1; done
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v systemd-sysusers > /dev/null; then \
+	   systemd-sysusers $(sysusersdir)/intercom.conf && \
+	   chgrp intercom $(sysconfdir)/intercom/agents $(sysconfdir)/intercom/base-unit.conf \
+	      $(sysconfdir)/intercom/dashboard.conf && \
+	   if command -v systemctl > /dev/null && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; fi
+
+uninstall:
+	rm -f $(foreach p,base-unit dashboard read-unit updatable-unit camera-unit setup-broker,$(DESTDIR)$(bindir)/intercom-$(p))
+	rm -rf $(DESTDIR)$(libexecdir)/intercom $(DESTDIR)$(pkglibdir) $(DESTDIR)$(pkgdatadir) $(DESTDIR)$(docdir)
+	rm -f $(foreach u,$(UNITS),$(DESTDIR)$(systemdunitdir)/$(u)) $(DESTDIR)$(sysusersdir)/intercom.conf
+	rm -f $(foreach m,$(MANPAGES),$(DESTDIR)$(mandir)/man8/$(notdir $(m)))
+	@echo "left in place: $(sysconfdir)/intercom (your configuration) and $(localstatedir)/lib/intercom"
 
 clean:
 	rm -rf build

@@ -9,6 +9,7 @@
 #include "udp.h"
 #include "log.h"
 #include "mqtt.h"
+#include "service.h"
 #include "util.h"
 
 #include <errno.h>
@@ -117,6 +118,7 @@ static int run(const char *path, bool verbose)
 	if (!b.mqtt)
 		goto out;
 	next_tick = now_ms() + 1000;
+	service_ready("%d device%s, datagrams on %s", b.cfg.n_devices, b.cfg.n_devices == 1 ? "" : "s", b.cfg.listen);
 	while (running) {
 		static struct pollfd pfd[POLL_MAX];
 		int extra, rx = 0;
@@ -129,7 +131,10 @@ static int run(const char *path, bool verbose)
 			next_tick = now + 1000;
 		}
 		bridge_timers(&b, now);
+		service_watchdog(now);
 		wait = next_tick - now;
+		if (service_watchdog_next(now) < wait)
+			wait = service_watchdog_next(now);
 		if (mqtt_next_ms(b.mqtt, now) < wait)
 			wait = mqtt_next_ms(b.mqtt, now);
 		if (bridge_next_timer(&b, now) < wait)
@@ -172,6 +177,7 @@ static int run(const char *path, bool verbose)
 		}
 	}
 	log_info("stopping");
+	service_stopping();
 	ret = 0;
 out:
 	mqtt_stop(b.mqtt);

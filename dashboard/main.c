@@ -8,7 +8,9 @@
 #include "settings.h"
 #include "http.h"
 #include "log.h"
+#include "service.h"
 #include "store.h"
+#include "clock.h"
 
 #include <malloc.h>
 #include <signal.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t stop;
@@ -58,9 +61,24 @@ static int run(const char *path, bool verbose)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	rc = 0;
-	while (!stop)
-		pause();
+	service_ready("serving %s", c.listen);
+	/* The watchdog vouches for the store: its lock is taken by every request
+	 * and every message, so a thread stuck holding it stops the pings. */
+	while (!stop) {
+		uint64_t now = now_ms(), wait = service_watchdog_next(now);
+		struct timespec ts = { .tv_sec = (time_t)(wait / 1000), .tv_nsec = (long)(wait % 1000) * 1000000 };
+
+		if (wait == UINT64_MAX) {
+			pause();	/* no watchdog: until a signal */
+		} else if (wait == 0) {
+			store_ping(store);
+			service_watchdog(now);
+		} else {
+			nanosleep(&ts, NULL);	/* a signal ends it early */
+		}
+	}
 	log_info("stopping");
+	service_stopping();
 out:
 	if (store)
 		store_stop(store);

@@ -1,15 +1,42 @@
 #include "settings.h"
 #include "log.h"
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* The UI's files: where an installed dashboard keeps them, beside its
+ * program (PREFIX/bin/../share/intercom/dashboard, whatever PREFIX was), or
+ * else the source tree this program was built from (make's build/). */
+static void default_static_dir(char *out, size_t cap)
+{
+	char exe[PATH_MAX], dir[PATH_MAX + 64], real[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')))
+			*slash = '\0';
+		snprintf(dir, sizeof(dir), "%s/../share/intercom/dashboard/index.html", exe);
+		if (access(dir, R_OK) == 0 && realpath(dir, real) && (slash = strrchr(real, '/')) &&
+		    (size_t)(slash - real) < cap) {
+			memcpy(out, real, (size_t)(slash - real));
+			out[slash - real] = '\0';
+			return;
+		}
+	}
+	snprintf(out, cap, "%s", DASHBOARD_STATIC_DIR);
+}
 
 void dash_config_init(struct dash_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:8080");
-	snprintf(c->static_dir, sizeof(c->static_dir), "%s", DASHBOARD_STATIC_DIR);
+	default_static_dir(c->static_dir, sizeof(c->static_dir));
 	snprintf(c->prefix, sizeof(c->prefix), "intercom");
 	c->session_ttl = 12 * 3600;
 	c->set_timeout_ms = 5000;

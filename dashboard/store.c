@@ -70,6 +70,12 @@ void store_stop(struct store *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+void store_ping(struct store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	pthread_mutex_unlock(&s->lock);
+}
+
 /* --- events (lock held) --- */
 
 void store_event_push(struct store *s, const char *type, cJSON *data)

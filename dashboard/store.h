@@ -23,6 +23,9 @@ struct store *store_new(const struct dash_config *c);
 void store_free(struct store *s);
 /* Wakes every waiter for good (shutdown). */
 void store_stop(struct store *s);
+/* Takes the lock and gives it back: returns only while nothing holds it for
+ * good (the service watchdog). */
+void store_ping(struct store *s);
 
 /* A message from the broker. topic is the full topic. */
 void store_on_message(struct store *s, const char *topic, const void *payload, size_t len);

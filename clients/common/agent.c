@@ -1,6 +1,7 @@
 #include "agent.h"
 #include "cmdline.h"
 #include "log.h"
+#include "service.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -38,14 +39,33 @@ bool agent_config_line(struct agent_config *c, const struct conf_line *l, char *
 		memcpy(c->id, l->argv[1], strlen(l->argv[1]) + 1);
 		return true;
 	}
-	if (!strcmp(k, "key")) {
-		if (!conf_want_args(l, 1, 1, "KEY", err, errlen))
+	if (!strcmp(k, "key") || !strcmp(k, "key_file")) {
+		char hex[80] = "";
+		bool ok;
+
+		if (!conf_want_args(l, 1, 1, k[3] ? "PATH" : "KEY", err, errlen))
 			return false;
-		if (!key_from_hex(c->psk, l->argv[1])) {
-			snprintf(err, errlen, "'key' expects 64 hex digits (from 'base-unit genkey')");
+		if (k[3] && !conf_read_secret(l, 1, hex, sizeof(hex), err, errlen))
+			return false;
+		ok = key_from_hex(c->psk, k[3] ? hex : l->argv[1]);
+		memset(hex, 0, sizeof(hex));
+		if (!ok) {
+			snprintf(err, errlen, "'%s' expects 64 hex digits (from 'base-unit genkey')%s", k,
+				 k[3] ? " in the file" : "");
 			return false;
 		}
 		c->have_key = true;
+		return true;
+	}
+	/* Which program this configuration is for: intercom-agent@NAME starts
+	 * that one (docs/install.md); the program itself refuses another's. */
+	if (!strcmp(k, "agent")) {
+		if (!conf_want_args(l, 1, 1, "read-unit|updatable-unit|camera-unit", err, errlen))
+			return false;
+		if (strcmp(l->argv[1], log_ident)) {
+			snprintf(err, errlen, "this configuration is for %s, not %s", l->argv[1], log_ident);
+			return false;
+		}
 		return true;
 	}
 	if (!strcmp(k, "base")) {
@@ -361,11 +381,15 @@ void agent_loop(struct agent *a, agent_work_fn work, void *ctx)
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	service_ready("device %s, base unit %s", a->c->id, a->c->base);
 	while (running) {
 		struct pollfd p;
 		uint64_t now = now_ms(), wait = 1000, w;
 
 		agent_tick(a, now);
+		service_watchdog(now);
+		if ((w = service_watchdog_next(now)) < wait)
+			wait = w;
 		if (work && (w = work(a, now, ctx)) < wait)
 			wait = w;
 		if ((w = agent_next_ms(a, now)) < wait)
@@ -376,6 +400,7 @@ void agent_loop(struct agent *a, agent_work_fn work, void *ctx)
 		if (p.revents & POLLIN)
 			agent_handle(a);
 	}
+	service_stopping();
 	agent_stop(a);
 }
 
