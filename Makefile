@@ -231,9 +231,11 @@ UNITS    := intercom-base-unit.service intercom-dashboard.service intercom-agent
 EXAMPLES := base-unit dashboard read-unit updatable-unit camera-unit
 MANPAGES := $(wildcard packaging/man/*.8)
 
+POSTINSTALL   ?= yes
 # Everything installed, under $(DESTDIR). A configuration already there is
 # never overwritten; run as root into the real system (no DESTDIR), it also
-# makes the intercom user (systemd-sysusers) and gives it the configurations.
+# makes the intercom user (systemd-sysusers) and gives it the configurations
+# (POSTINSTALL=no: not that).
 install: $(PROGRAMS) $(BROKER_PLUGIN)
 	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(libexecdir)/intercom $(DESTDIR)$(pkglibdir) \
 	   $(DESTDIR)$(pkgdatadir)/dashboard $(DESTDIR)$(pkgdatadir)/broker $(DESTDIR)$(systemdunitdir) \
@@ -257,7 +259,7 @@ install: $(PROGRAMS) $(BROKER_PLUGIN)
 	$(INSTALL) -d -m 0750 $(DESTDIR)$(sysconfdir)/intercom/agents
 	for e in base-unit dashboard; do [ -e $(DESTDIR)$(sysconfdir)/intercom/$$e.conf ] || \
 	   $(INSTALL) -m 0640 $(DESTDIR)$(docdir)/examples/$$e.conf $(DESTDIR)$(sysconfdir)/intercom/$$e.conf || exit 1; done
-	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v systemd-sysusers > /dev/null; then \
+	@if [ "$(POSTINSTALL)" = yes ] && [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v systemd-sysusers > /dev/null; then \
 	   systemd-sysusers $(sysusersdir)/intercom.conf && \
 	   chgrp intercom $(sysconfdir)/intercom/agents $(sysconfdir)/intercom/base-unit.conf \
 	      $(sysconfdir)/intercom/dashboard.conf && \

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,13 +94,13 @@ static bool parse_number(const char *text, double *out)
 	return true;
 }
 
-static bool read_file(const struct sensor *s, char *buf, size_t cap)
+static bool read_file(const struct sensor *s, char *buf, size_t cap, char *why, size_t whylen)
 {
 	FILE *f = fopen(s->arg, "r");
 	size_t n;
 
 	if (!f) {
-		log_warn("sensor %s: cannot open %s: %s", s->meta.name, s->arg, strerror(errno));
+		snprintf(why, whylen, "cannot open %s: %s", s->arg, strerror(errno));
 		return false;
 	}
 	n = fread(buf, 1, cap - 1, f);
@@ -108,21 +109,34 @@ static bool read_file(const struct sensor *s, char *buf, size_t cap)
 	return true;
 }
 
-static bool run_command(const struct sensor *s, char *buf, size_t cap)
+static bool run_command(const struct sensor *s, char *buf, size_t cap, char *why, size_t whylen)
 {
 	char *argv[] = { "/bin/sh", "-c", (char *)s->arg, NULL };
 	int status = process_run(argv, COMMAND_TIMEOUT_MS, buf, cap);
 
 	if (status != 0) {
-		log_warn("sensor %s: command %s", s->meta.name, status < 0 ? "failed or timed out" : "exited non-zero");
+		snprintf(why, whylen, "command %s", status < 0 ? "failed or timed out" : "exited non-zero");
 		return false;
 	}
 	return true;
 }
 
+static bool sensor_failed(struct sensor *s, const char *why)
+{
+	unsigned long n = ++s->failing, p = 1;
+
+	while (p < n && p <= ULONG_MAX / 10)
+		p *= 10;
+	if (p == n && n == 1)
+		log_warn("sensor %s: %s", s->meta.name, why);
+	else if (p == n)
+		log_warn("sensor %s: %s (%lu times in a row)", s->meta.name, why, n);
+	return false;
+}
+
 bool sensor_read(struct sensor *s, double *out)
 {
-	char buf[COMMAND_OUTPUT_MAX + 1];
+	char buf[COMMAND_OUTPUT_MAX + 1], why[600];
 	double v;
 
 	switch (s->source) {
@@ -136,18 +150,21 @@ bool sensor_read(struct sensor *s, double *out)
 		*out = round(s->value * 100) / 100;
 		return true;
 	case SRC_FILE:
-		if (!read_file(s, buf, sizeof(buf)))
-			return false;
+		if (!read_file(s, buf, sizeof(buf), why, sizeof(why)))
+			return sensor_failed(s, why);
 		break;
 	case SRC_COMMAND:
-		if (!run_command(s, buf, sizeof(buf)))
-			return false;
+		if (!run_command(s, buf, sizeof(buf), why, sizeof(why)))
+			return sensor_failed(s, why);
 		break;
 	}
 	if (!parse_number(buf, &v)) {
-		log_warn("sensor %s: no number in the output of %s", s->meta.name, s->arg);
-		return false;
+		snprintf(why, sizeof(why), "no number in the output of %s", s->arg);
+		return sensor_failed(s, why);
 	}
+	if (s->failing)
+		log_info("sensor %s: read again after %lu failures", s->meta.name, s->failing);
+	s->failing = 0;
 	*out = v * s->scale + s->offset;
 	return true;
 }
