@@ -6,6 +6,7 @@
 #include "bridge.h"
 #include "cmdline.h"
 #include "inbound.h"
+#include "reload.h"
 #include "udp.h"
 #include "log.h"
 #include "mqtt.h"
@@ -26,12 +27,14 @@
 #define RX_ROUNDS  8		/* batches per wakeup before MQTT gets a turn */
 #define POLL_MAX   4096		/* sockets watched at once: UDP, MQTT, cameras' TCP */
 
-static volatile sig_atomic_t running = 1;
+static volatile sig_atomic_t running = 1, reload;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	running = 0;
+	if (sig == SIGHUP)
+		reload = 1;
+	else
+		running = 0;
 }
 
 /* Returns how many datagrams it handled; *urgent when one of them wants an
@@ -110,6 +113,7 @@ static int run(const char *path, bool verbose)
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (udp_listen(&b) < 0)
 		goto out;
@@ -125,6 +129,16 @@ static int run(const char *path, bool verbose)
 		bool urgent = false;
 		uint64_t now = now_ms(), wait;
 
+		if (reload) {
+			reload = 0;
+			service_reloading(now * 1000);
+			log_info("SIGHUP: reading %s again", path);
+			base_reload(&b, path);
+			if (!verbose)
+				log_threshold = (enum log_level)b.cfg.log_level;
+			service_ready("%d device%s, datagrams on %s", b.cfg.n_devices, b.cfg.n_devices == 1 ? "" : "s",
+				      b.cfg.listen);
+		}
 		if (now >= next_tick) {
 			mqtt_tick(b.mqtt, now);
 			bridge_tick(&b, now);
