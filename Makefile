@@ -7,7 +7,17 @@
 #   make bench      benchmarks (bench/)
 #   make install    programs, units, examples, man pages (PREFIX, DESTDIR)
 
+# CROSS=arm-linux-gnueabihf- (a Raspberry Pi 2B) or aarch64-linux-gnu- (a 4B):
+# Debian's cross compiler, and the libraries of that architecture (multiarch,
+# e.g. libmosquitto-dev:armhf) found through its pkg-config.
+CROSS   ?=
+ifneq ($(CROSS),)
+CC          := $(CROSS)gcc
+AR          := $(CROSS)ar
+PKG_CONFIG  := $(CROSS)pkg-config
+endif
 CC      ?= cc
+PKG_CONFIG ?= pkg-config
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
            -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -MMD -MP \
@@ -55,8 +65,10 @@ CRYPTO_LIBS := -lmbedcrypto
 # sd_notify (clients/common/service.c), in every program through libcommon
 COM_LIBS    := -lsystemd
 
-.PHONY: all test check demo fuzz bench deps deps-demo clean unit install uninstall
+.PHONY: all programs test check demo fuzz bench deps deps-demo clean unit install uninstall
 all: $(PROGRAMS) $(BROKER_PLUGIN) $(BUILD)/unit-tests $(BUILD)/bridge-tests $(BENCH_TOOLS)
+# What is installed (make install, the Debian packages), and no more.
+programs: $(PROGRAMS) $(BROKER_PLUGIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -90,13 +102,15 @@ $(BUILD)/dashboard: $(call obj,$(DASH_SRC)) $(LIB_COM) $(LIB_IC)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lmosquitto -lssl -lcrypto -lcjson $(CRYPTO_LIBS) $(COM_LIBS) -lpthread -lm $(LDLIBS)
 
 # The broker's plugin (broker-conf/clientid.c): loaded into Mosquitto, so
-# never built with the sanitizers, whose runtime Mosquitto does not have.
+# never built with the sanitizers, whose runtime Mosquitto does not have (the
+# build's own CFLAGS are left out for that; dpkg-buildflags' hardening comes
+# back in through PLUGIN_EXTRA).
 PLUGIN_CFLAGS := -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 \
                  -Wstrict-prototypes -fPIC -shared
 $(BROKER_PLUGIN): broker-conf/clientid.c
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
-	$(Q)gcc $(PLUGIN_CFLAGS) -o $@ $<
+	$(Q)$(CC) $(PLUGIN_CFLAGS) $(PLUGIN_EXTRA) -o $@ $<
 
 # Include paths per program: each sees its own headers, the protocol
 # library's and the common ones, nothing of another program's.
@@ -110,7 +124,7 @@ $(BUILD)/obj/tests/unit/bridge/%.o:      CFLAGS += -Ibase-unit -Itests/unit
 
 # libgpiod changed its API at 2.0 (Debian 13); the version comes from pkg-config,
 # read when the object is built (after make deps has installed it).
-GPIOD_MAJOR = $(firstword $(subst ., ,$(shell pkg-config --modversion libgpiod 2>/dev/null)))
+GPIOD_MAJOR = $(firstword $(subst ., ,$(shell $(PKG_CONFIG) --modversion libgpiod 2>/dev/null)))
 $(BUILD)/obj/clients/updatable-unit/gpio.o: CFLAGS += $(if $(filter-out 0 1,$(GPIOD_MAJOR)),-DGPIOD_API_V2)
 
 # One version, from the VERSION file, compiled into one object.
@@ -237,9 +251,9 @@ POSTINSTALL   ?= yes
 # makes the intercom user (systemd-sysusers) and gives it the configurations
 # (POSTINSTALL=no: not that).
 install: $(PROGRAMS) $(BROKER_PLUGIN)
-	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(libexecdir)/intercom $(DESTDIR)$(pkglibdir) \
+	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(libexecdir)/intercom $(DESTDIR)$(pkglibdir) $(DESTDIR)$(docdir) \
 	   $(DESTDIR)$(pkgdatadir)/dashboard $(DESTDIR)$(pkgdatadir)/broker $(DESTDIR)$(systemdunitdir) \
-	   $(DESTDIR)$(sysusersdir) $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(docdir)/examples
+	   $(DESTDIR)$(sysusersdir) $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(pkgdatadir)/examples
 	for p in base-unit dashboard read-unit updatable-unit camera-unit; do \
 	   $(INSTALL) -m 0755 $(BUILD)/$$p $(DESTDIR)$(bindir)/intercom-$$p || exit 1; done
 	$(SUBST) broker-conf/setup-broker > $(DESTDIR)$(bindir)/intercom-setup-broker
@@ -251,14 +265,14 @@ install: $(PROGRAMS) $(BROKER_PLUGIN)
 	$(INSTALL) -m 0644 dashboard/static/* $(DESTDIR)$(pkgdatadir)/dashboard/
 	for u in $(UNITS); do $(SUBST) packaging/systemd/$$u.in > $(DESTDIR)$(systemdunitdir)/$$u || exit 1; done
 	$(INSTALL) -m 0644 packaging/sysusers.conf $(DESTDIR)$(sysusersdir)/intercom.conf
-	for e in $(EXAMPLES); do $(SUBST) packaging/examples/$$e.conf.in > $(DESTDIR)$(docdir)/examples/$$e.conf || exit 1; done
+	for e in $(EXAMPLES); do $(SUBST) packaging/examples/$$e.conf.in > $(DESTDIR)$(pkgdatadir)/examples/$$e.conf || exit 1; done
 	for m in $(MANPAGES); do $(SUBST) $$m > $(DESTDIR)$(mandir)/man8/$$(basename $$m) || exit 1; done
 	$(INSTALL) -m 0644 README.md $(DESTDIR)$(docdir)/
 	$(INSTALL) -m 0644 docs/*.md $(DESTDIR)$(docdir)/
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(sysconfdir)/intercom
 	$(INSTALL) -d -m 0750 $(DESTDIR)$(sysconfdir)/intercom/agents
 	for e in base-unit dashboard; do [ -e $(DESTDIR)$(sysconfdir)/intercom/$$e.conf ] || \
-	   $(INSTALL) -m 0640 $(DESTDIR)$(docdir)/examples/$$e.conf $(DESTDIR)$(sysconfdir)/intercom/$$e.conf || exit 1; done
+	   $(INSTALL) -m 0640 $(DESTDIR)$(pkgdatadir)/examples/$$e.conf $(DESTDIR)$(sysconfdir)/intercom/$$e.conf || exit 1; done
 	@if [ "$(POSTINSTALL)" = yes ] && [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v systemd-sysusers > /dev/null; then \
 	   systemd-sysusers $(sysusersdir)/intercom.conf && \
 	   chgrp intercom $(sysconfdir)/intercom/agents $(sysconfdir)/intercom/base-unit.conf \

@@ -42,7 +42,7 @@ expect="
 /usr/share/man/man8/intercom-updatable-unit.8"
 for e in base-unit dashboard read-unit updatable-unit camera-unit; do
 	expect="$expect
-/usr/share/doc/intercom/examples/$e.conf"
+/usr/share/intercom/examples/$e.conf"
 done
 missing=""
 for f in $expect; do [ -f "$STAGE$f" ] || missing="$missing $f"; done
@@ -99,7 +99,7 @@ cp "$BROKER/base.password" "$ETC/base-unit.mqtt-password"
 cp "$BROKER/dashboard.password" "$ETC/dashboard.mqtt-password"
 "$P/bin/intercom-dashboard" gentoken > "$ETC/dashboard.token"
 TOKEN=$(cat "$ETC/dashboard.token")
-EX=$P/share/doc/intercom/examples
+EX=$P/share/intercom/examples
 for a in read-unit updatable-unit camera-unit; do
 	id=$(sed -n 's/^id //p' "$EX/$a.conf")
 	"$P/bin/intercom-base-unit" genkey > "$ETC/agents/$id.key"
