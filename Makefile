@@ -6,6 +6,7 @@
 #   make fuzz       run the fuzz targets for a bounded time (FUZZ_SECONDS)
 #   make bench      benchmarks (bench/)
 #   make install    programs, units, examples, man pages (PREFIX, DESTDIR)
+#   make deb        Debian packages (DEB_ARCH=armhf|arm64 for the Raspberry Pis)
 
 # CROSS=arm-linux-gnueabihf- (a Raspberry Pi 2B) or aarch64-linux-gnu- (a 4B):
 # Debian's cross compiler, and the libraries of that architecture (multiarch,
@@ -65,7 +66,7 @@ CRYPTO_LIBS := -lmbedcrypto
 # sd_notify (clients/common/service.c), in every program through libcommon
 COM_LIBS    := -lsystemd
 
-.PHONY: all programs test check demo fuzz bench deps deps-demo clean unit install uninstall
+.PHONY: all programs test check demo fuzz bench deps deps-demo clean unit install uninstall deb
 all: $(PROGRAMS) $(BROKER_PLUGIN) $(BUILD)/unit-tests $(BUILD)/bridge-tests $(BENCH_TOOLS)
 # What is installed (make install, the Debian packages), and no more.
 programs: $(PROGRAMS) $(BROKER_PLUGIN)
@@ -73,7 +74,7 @@ programs: $(PROGRAMS) $(BROKER_PLUGIN)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(LIB_IC): $(call obj,$(LIB_IC_SRC))
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
@@ -110,7 +111,7 @@ PLUGIN_CFLAGS := -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -W
 $(BROKER_PLUGIN): broker-conf/clientid.c
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
-	$(Q)$(CC) $(PLUGIN_CFLAGS) $(PLUGIN_EXTRA) -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(PLUGIN_CFLAGS) $(PLUGIN_EXTRA) -o $@ $<
 
 # Include paths per program: each sees its own headers, the protocol
 # library's and the common ones, nothing of another program's.
@@ -278,6 +279,25 @@ install: $(PROGRAMS) $(BROKER_PLUGIN)
 	   chgrp intercom $(sysconfdir)/intercom/agents $(sysconfdir)/intercom/base-unit.conf \
 	      $(sysconfdir)/intercom/dashboard.conf && \
 	   if command -v systemctl > /dev/null && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; fi
+
+# --- make deb [DEB_ARCH=armhf|arm64] ---------------------------------------
+# Debian packages with Debian's tooling (debhelper, packaging/debian/):
+# intercom-site (the base unit and the agents), intercom-dashboard and
+# intercom-broker, for this machine's architecture or, cross-built, for a
+# Raspberry Pi's. Into $(BUILD)/debs/, then lintian. The version is VERSION's.
+DEB_ARCH ?=
+DEB_SRC  := $(BUILD)/deb-src/intercom-$(VERSION)
+deb:
+	$(Q)mk/deps deb $(DEB_ARCH)
+	rm -rf $(BUILD)/deb-src && mkdir -p $(DEB_SRC) $(BUILD)/debs
+	{ git ls-files -co --exclude-standard 2>/dev/null || find . -type f ! -path './build*' ! -path './.git/*'; } | \
+	   grep -v -e '^build' -e 'node_modules' | tar -c -T - | tar -x -C $(DEB_SRC)
+	cp -r packaging/debian $(DEB_SRC)/debian
+	printf 'intercom (%s) unstable; urgency=medium\n\n  * Version %s.\n\n -- The intercom project <intercom@invalid.example>  %s\n' \
+	   '$(VERSION)' '$(VERSION)' "$$(git log -1 --format=%aD 2>/dev/null || date -R)" > $(DEB_SRC)/debian/changelog
+	cd $(DEB_SRC) && DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -b -us -uc $(if $(DEB_ARCH),-a$(DEB_ARCH) -Pcross,)
+	lintian --fail-on error $(BUILD)/deb-src/*.changes
+	mv $(BUILD)/deb-src/*.deb $(BUILD)/debs/
 
 uninstall:
 	rm -f $(foreach p,base-unit dashboard read-unit updatable-unit camera-unit setup-broker,$(DESTDIR)$(bindir)/intercom-$(p))
