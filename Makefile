@@ -7,6 +7,7 @@
 #   make bench      benchmarks (bench/)
 #   make install    programs, units, examples, man pages (PREFIX, DESTDIR)
 #   make deb        Debian packages (DEB_ARCH=armhf|arm64 for the Raspberry Pis)
+#   make cross      the agents for a Raspberry Pi (ARCH=armhf|arm64), tested under qemu
 
 # CROSS=arm-linux-gnueabihf- (a Raspberry Pi 2B) or aarch64-linux-gnu- (a 4B):
 # Debian's cross compiler, and the libraries of that architecture (multiarch,
@@ -66,7 +67,7 @@ CRYPTO_LIBS := -lmbedcrypto
 # sd_notify (clients/common/service.c), in every program through libcommon
 COM_LIBS    := -lsystemd
 
-.PHONY: all programs test check demo fuzz bench deps deps-demo clean unit install uninstall deb
+.PHONY: all programs test check demo fuzz bench deps deps-demo clean unit install uninstall deb cross
 all: $(PROGRAMS) $(BROKER_PLUGIN) $(BUILD)/unit-tests $(BUILD)/bridge-tests $(BENCH_TOOLS)
 # What is installed (make install, the Debian packages), and no more.
 programs: $(PROGRAMS) $(BROKER_PLUGIN)
@@ -298,6 +299,21 @@ deb:
 	cd $(DEB_SRC) && DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -b -us -uc $(if $(DEB_ARCH),-a$(DEB_ARCH) -Pcross,)
 	lintian --fail-on error $(BUILD)/deb-src/*.changes
 	mv $(BUILD)/deb-src/*.deb $(BUILD)/debs/
+
+# --- make cross [ARCH=armhf|arm64] ------------------------------------------
+# The agents and the unit tests built with Debian's cross compiler for a
+# Raspberry Pi (armhf: a 2B, 32-bit; arm64: a 4B) into build/ARCH, run under
+# qemu-user: the unit tests, then the agents against this machine's base unit
+# and broker (tests/cross/run).
+ARCH ?= armhf
+CROSS_armhf := arm-linux-gnueabihf-
+CROSS_arm64 := aarch64-linux-gnu-
+cross:
+	$(Q)mk/deps cross $(ARCH)
+	$(Q)$(MAKE) --no-print-directory programs
+	$(Q)$(MAKE) --no-print-directory CROSS=$(CROSS_$(ARCH)) BUILD=build/$(ARCH) \
+	   $(addprefix build/$(ARCH)/,read-unit updatable-unit camera-unit unit-tests bridge-tests)
+	$(Q)tests/cross/run $(ARCH)
 
 uninstall:
 	rm -f $(foreach p,base-unit dashboard read-unit updatable-unit camera-unit setup-broker,$(DESTDIR)$(bindir)/intercom-$(p))
