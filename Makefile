@@ -8,6 +8,7 @@
 #   make install    programs, units, examples, man pages (PREFIX, DESTDIR)
 #   make deb        Debian packages (DEB_ARCH=armhf|arm64 for the Raspberry Pis)
 #   make cross      the agents for a Raspberry Pi (ARCH=armhf|arm64), tested under qemu
+#   make vm         the packages under a real systemd in a virtual machine
 
 # CROSS=arm-linux-gnueabihf- (a Raspberry Pi 2B) or aarch64-linux-gnu- (a 4B):
 # Debian's cross compiler, and the libraries of that architecture (multiarch,
@@ -67,7 +68,7 @@ CRYPTO_LIBS := -lmbedcrypto
 # sd_notify (clients/common/service.c), in every program through libcommon
 COM_LIBS    := -lsystemd
 
-.PHONY: all programs test check demo fuzz bench deps deps-demo clean unit install uninstall deb cross
+.PHONY: all programs test check demo fuzz bench deps deps-demo clean unit install uninstall deb cross vm
 all: $(PROGRAMS) $(BROKER_PLUGIN) $(BUILD)/unit-tests $(BUILD)/bridge-tests $(BENCH_TOOLS)
 # What is installed (make install, the Debian packages), and no more.
 programs: $(PROGRAMS) $(BROKER_PLUGIN)
@@ -314,6 +315,14 @@ cross:
 	$(Q)$(MAKE) --no-print-directory CROSS=$(CROSS_$(ARCH)) BUILD=build/$(ARCH) \
 	   $(addprefix build/$(ARCH)/,read-unit updatable-unit camera-unit unit-tests bridge-tests)
 	$(Q)tests/cross/run $(ARCH)
+
+# --- make vm [VM_SUITE=bookworm|trixie] --------------------------------------
+# The packages under a real systemd: a Debian of that suite in a KVM virtual
+# machine (tests/vm/run). Needs root and /dev/kvm.
+VM_SUITE ?= bookworm
+vm: deb
+	$(Q)mk/deps vm
+	$(Q)tests/vm/run $(VM_SUITE)
 
 uninstall:
 	rm -f $(foreach p,base-unit dashboard read-unit updatable-unit camera-unit setup-broker,$(DESTDIR)$(bindir)/intercom-$(p))
