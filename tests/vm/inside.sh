@@ -2,9 +2,9 @@
 # Runs inside the virtual machine tests/vm/run boots (vmtest.service, as
 # root, once the system is up): sets up a site and a home as docs/install.md
 # says, with the installed packages and their units under the real systemd,
-# and prints one "VMTEST ok|FAIL|note ..." line per check on the console,
-# then "VMTEST done" and powers off.
-exec > /dev/ttyS0 2>&1
+# and prints one "VMTEST ok|FAIL|note ..." line per check on the second
+# serial port (the first is the console), then "VMTEST done" and powers off.
+exec > /dev/ttyS1 2>&1
 ok() { echo "VMTEST ok $*"; }
 bad() { echo "VMTEST FAIL $*"; }
 note() { echo "VMTEST note $*"; }
