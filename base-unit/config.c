@@ -181,7 +181,7 @@ bool base_config_finish(struct base_config *c, const char *path)
 		qsort(c->devices, (size_t)c->n_devices, sizeof(*c->devices), cmp_device);
 	for (int i = 1; i < c->n_devices; i++)
 		if (!strcmp(c->devices[i].id, c->devices[i - 1].id)) {
-			fprintf(stderr, "%s:%d: device '%s' is already defined on line %d\n", path,
+			conf_error("%s:%d: device '%s' is already defined on line %d\n", path,
 				c->devices[i].line > c->devices[i - 1].line ? c->devices[i].line : c->devices[i - 1].line,
 				c->devices[i].id,
 				c->devices[i].line < c->devices[i - 1].line ? c->devices[i].line : c->devices[i - 1].line);
@@ -193,7 +193,7 @@ bool base_config_finish(struct base_config *c, const char *path)
 		snprintf(key.id, sizeof(key.id), "%s", c->ports[i].id);
 		d = c->n_devices ? bsearch(&key, c->devices, (size_t)c->n_devices, sizeof(*d), cmp_device) : NULL;
 		if (!d) {
-			fprintf(stderr, "%s:%d: 'camera_port' names '%s', which no 'device' or 'pull_camera' line defines\n",
+			conf_error("%s:%d: 'camera_port' names '%s', which no 'device' or 'pull_camera' line defines\n",
 				path, c->ports[i].line, c->ports[i].id);
 			ok = false;
 		} else {

@@ -187,11 +187,11 @@ bool dash_config_load(struct dash_config *c, const char *path)
 		return false;
 	ok &= mqtt_conf_check(&c->mqtt, path) & conf_check_listen(path, c->listen);
 	if (!!c->tls_cert[0] != !!c->tls_key[0]) {
-		fprintf(stderr, "%s: 'tls_cert' and 'tls_key' go together\n", path);
+		conf_error("%s: 'tls_cert' and 'tls_key' go together\n", path);
 		ok = false;
 	}
 	if (c->n_users == 0 && c->n_tokens == 0) {
-		fprintf(stderr, "%s: no 'user' and no 'token': nobody could log in\n", path);
+		conf_error("%s: no 'user' and no 'token': nobody could log in\n", path);
 		ok = false;
 	}
 	return ok;

@@ -88,7 +88,7 @@ static bool load(struct camera_unit *u, const char *path)
 	if (conf_load(path, config_line, u) != 0 || !agent_config_finish(&u->agent, path))
 		return false;
 	if (!u->have_source) {
-		fprintf(stderr, "%s: no 'source' line (pattern, files or v4l2)\n", path);
+		conf_error("%s: no 'source' line (pattern, files or v4l2)\n", path);
 		return false;
 	}
 	u->src.quality = u->quality;

@@ -93,15 +93,15 @@ bool agent_config_finish(const struct agent_config *c, const char *path)
 	bool ok = true;
 
 	if (!c->id[0]) {
-		fprintf(stderr, "%s: missing 'id'\n", path);
+		conf_error("%s: missing 'id'\n", path);
 		ok = false;
 	}
 	if (!c->have_key) {
-		fprintf(stderr, "%s: missing 'key'\n", path);
+		conf_error("%s: missing 'key'\n", path);
 		ok = false;
 	}
 	if (!c->base[0]) {
-		fprintf(stderr, "%s: missing 'base' (HOST:PORT of the base unit)\n", path);
+		conf_error("%s: missing 'base' (HOST:PORT of the base unit)\n", path);
 		ok = false;
 	}
 	return ok;

@@ -1,4 +1,5 @@
 #include "conf.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -59,7 +60,7 @@ int conf_load(const char *path, conf_handler fn, void *ctx)
 
 	if (!f) {
 		int e = errno;
-		fprintf(stderr, "%s: cannot open: %s\n", path, strerror(e));
+		conf_error("%s: cannot open: %s\n", path, strerror(e));
 		return -e;
 	}
 	while (fgets(buf, sizeof(buf), f)) {
@@ -67,7 +68,7 @@ int conf_load(const char *path, conf_handler fn, void *ctx)
 
 		l.line++;
 		if (len > CONF_LINE_MAX && buf[len - 1] != '\n') {
-			fprintf(stderr, "%s:%d: line longer than %d bytes\n", path, l.line, CONF_LINE_MAX);
+			conf_error("%s:%d: line longer than %d bytes\n", path, l.line, CONF_LINE_MAX);
 			errors++;
 			while (len && buf[len - 1] != '\n' && fgets(buf, sizeof(buf), f))
 				len = strlen(buf);
@@ -76,12 +77,12 @@ int conf_load(const char *path, conf_handler fn, void *ctx)
 		err[0] = '\0';
 		if (!conf_split(buf, &l.argc, l.argv, CONF_MAX_ARGS, err, sizeof(err)) ||
 		    (l.argc > 0 && !fn(ctx, &l, err, sizeof(err)))) {
-			fprintf(stderr, "%s:%d: %s\n", path, l.line, err);
+			conf_error("%s:%d: %s\n", path, l.line, err);
 			errors++;
 		}
 	}
 	if (ferror(f)) {
-		fprintf(stderr, "%s: read error\n", path);
+		conf_error("%s: read error\n", path);
 		errors++;
 	}
 	fclose(f);
@@ -215,7 +216,7 @@ bool conf_check_listen(const char *path, const char *listen)
 	socklen_t sl;
 
 	if (addr_parse(&ss, &sl, listen, true) < 0) {
-		fprintf(stderr, "%s: 'listen' expects HOST:PORT, got '%s'\n", path, listen);
+		conf_error("%s: 'listen' expects HOST:PORT, got '%s'\n", path, listen);
 		return false;
 	}
 	return true;

@@ -58,3 +58,14 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 }
+
+void conf_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (to_journal())
+		fputs("<3>", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}

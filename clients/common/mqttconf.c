@@ -1,4 +1,5 @@
 #include "mqttconf.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -54,15 +55,15 @@ bool mqtt_conf_check(const struct mqtt_conf *m, const char *path)
 	bool ok = true;
 
 	if (!*m->cafile) {
-		fprintf(stderr, "%s: missing 'mqtt_cafile': the broker is reached over TLS only\n", path);
+		conf_error("%s: missing 'mqtt_cafile': the broker is reached over TLS only\n", path);
 		ok = false;
 	}
 	if (!*m->username || !*m->password) {
-		fprintf(stderr, "%s: missing 'mqtt_username' and 'mqtt_password' (or 'mqtt_password_file')\n", path);
+		conf_error("%s: missing 'mqtt_username' and 'mqtt_password' (or 'mqtt_password_file')\n", path);
 		ok = false;
 	}
 	if (!*m->certfile != !*m->keyfile) {
-		fprintf(stderr, "%s: 'mqtt_certfile' and 'mqtt_keyfile' go together\n", path);
+		conf_error("%s: 'mqtt_certfile' and 'mqtt_keyfile' go together\n", path);
 		ok = false;
 	}
 	return ok;

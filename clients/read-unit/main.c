@@ -64,7 +64,7 @@ static bool load(struct read_unit *u, const char *path)
 	if (conf_load(path, config_line, u) != 0 || !agent_config_finish(&u->agent, path))
 		return false;
 	if (u->n_sensors == 0) {
-		fprintf(stderr, "%s: no 'sensor' lines\n", path);
+		conf_error("%s: no 'sensor' lines\n", path);
 		return false;
 	}
 	return true;

@@ -64,7 +64,7 @@ static bool load(struct unit *u, const char *path)
 	if (conf_load(path, config_line, u) != 0 || !agent_config_finish(&u->agent, path))
 		return false;
 	if (u->n_controls == 0) {
-		fprintf(stderr, "%s: no 'control' lines\n", path);
+		conf_error("%s: no 'control' lines\n", path);
 		return false;
 	}
 	return true;

@@ -42,9 +42,9 @@ for u in intercom-base-unit intercom-agent@cellar-thermo intercom-dashboard; do
 	check "$u runs as the intercom user" test "$(ps -o user= -p "$(prop $u MainPID)")" = intercom
 done
 PW=$(cat /etc/intercom/broker/reader.password)
-sub() { mosquitto_sub -h localhost -p 8883 --cafile /etc/intercom/broker/ca.crt -u reader -P "$PW" "$@"; }
+SUB="mosquitto_sub -h localhost -p 8883 --cafile /etc/intercom/broker/ca.crt -u reader -P $PW"
 check "readings flow from the agent's unit through the base unit's to the broker" \
-	sh -c "sub -t intercom/cellar-thermo -C 2 -W 15 | grep -q '\"load\"'"
+	sh -c "$SUB -t intercom/cellar-thermo -C 2 -W 15 | grep -q '\"load\"'"
 TOKEN=$(cat /etc/intercom/dashboard.token)
 check "the dashboard's unit shows the device online" wait_until 15 sh -c \
 	"curl -s -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:8080/api/devices | grep -q '\"id\":\"cellar-thermo\".*\"online\":true'"
@@ -104,6 +104,7 @@ check "a clean stop logs no warning or error" sh -c \
 	"! journalctl -u intercom-base-unit -u intercom-dashboard -u intercom-agent@cellar-thermo -p warning -o cat --since '$since' | grep -q ."
 journalctl -u intercom-base-unit -u intercom-dashboard -u intercom-agent@cellar-thermo -p warning -o cat --since "$since" |
 	sed 's/^/VMTEST note stop: /'
-sub -t intercom/cellar-thermo/availability -C 1 -W 5 | sed 's/^/VMTEST note after the stop, availability: /'
+$SUB -t intercom/cellar-thermo/availability -t intercom/bridge/state -v -C 2 -W 5 |
+	sed 's/^/VMTEST note after the stop (retained): /'
 echo "VMTEST done"
 systemctl poweroff
