@@ -8,7 +8,7 @@ exec > /dev/ttyS1 2>&1
 ok() { echo "VMTEST ok $*"; }
 bad() { echo "VMTEST FAIL $*"; }
 note() { echo "VMTEST note $*"; }
-check() { what=$1; shift; if "$@" > /dev/null 2>&1; then ok "$what"; else bad "$what"; fi; }
+check() { what=$1; shift; if "$@" > /dev/null 2>&1; then ok "$what"; else bad "$what"; return 1; fi; }
 wait_until() {	# SECONDS COMMAND...
 	n=$(( $1 * 10 )); shift
 	while [ $n -gt 0 ]; do "$@" > /dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
@@ -43,8 +43,9 @@ for u in intercom-base-unit intercom-agent@cellar-thermo intercom-dashboard; do
 done
 PW=$(cat /etc/intercom/broker/reader.password)
 SUB="mosquitto_sub -h localhost -p 8883 --cafile /etc/intercom/broker/ca.crt -u reader -P $PW"
-check "readings flow from the agent's unit through the base unit's to the broker" \
-	sh -c "$SUB -t intercom/cellar-thermo -C 2 -W 15 | grep -q '\"load\"'"
+out=$($SUB -t intercom/cellar-thermo -C 2 -W 15 2>&1)
+check "readings flow from the agent's unit through the base unit's to the broker" sh -c "echo '$out' | grep -q '\"load\"'" ||
+	note "the broker said: $out"
 TOKEN=$(cat /etc/intercom/dashboard.token)
 check "the dashboard's unit shows the device online" wait_until 15 sh -c \
 	"curl -s -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:8080/api/devices | grep -q '\"id\":\"cellar-thermo\".*\"online\":true'"
@@ -107,4 +108,4 @@ journalctl -u intercom-base-unit -u intercom-dashboard -u intercom-agent@cellar-
 $SUB -t intercom/cellar-thermo/availability -t intercom/bridge/state -v -C 2 -W 5 |
 	sed 's/^/VMTEST note after the stop (retained): /'
 echo "VMTEST done"
-systemctl poweroff
+systemctl poweroff || poweroff -f
