@@ -100,6 +100,12 @@ struct known {
 struct auth {
 	const struct dash_config *c;
 	pthread_mutex_t lock;
+	/* Who may log in and which tokens open the API: the configuration's,
+	 * copied, so a reload can change them under the lock. */
+	struct dash_user users[DASH_USERS_MAX];
+	int n_users;
+	char tokens[DASH_TOKENS_MAX][TOKEN_MAX + 1];
+	int n_tokens;
 	struct session sessions[SESSIONS_MAX];
 	struct fail fails[FAIL_SLOTS];
 	struct known known[KNOWN_MAX];
@@ -116,11 +122,43 @@ struct auth *auth_new(const struct dash_config *c)
 		return NULL;
 	a->c = c;
 	pthread_mutex_init(&a->lock, NULL);
+	auth_set_credentials(a, c);
 	if (auth_hash_password("not a password", AUTH_ITERATIONS, a->dummy, sizeof(a->dummy)) < 0) {
 		free(a);
 		return NULL;
 	}
 	return a;
+}
+
+int auth_set_credentials(struct auth *a, const struct dash_config *c)
+{
+	int ended = 0;
+
+	pthread_mutex_lock(&a->lock);
+	/* A session of a user who is gone, or whose password changed, ends. */
+	for (int i = 0; i < SESSIONS_MAX; i++) {
+		struct session *s = &a->sessions[i];
+		const char *old = NULL, *now = NULL;
+
+		if (!s->token[0])
+			continue;
+		for (int k = 0; k < a->n_users; k++)
+			if (!strcmp(a->users[k].name, s->user))
+				old = a->users[k].hash;
+		for (int k = 0; k < c->n_users; k++)
+			if (!strcmp(c->users[k].name, s->user))
+				now = c->users[k].hash;
+		if (!now || (old && strcmp(old, now))) {
+			memset(s, 0, sizeof(*s));
+			ended++;
+		}
+	}
+	memcpy(a->users, c->users, sizeof(a->users));
+	a->n_users = c->n_users;
+	memcpy(a->tokens, c->tokens, sizeof(a->tokens));
+	a->n_tokens = c->n_tokens;
+	pthread_mutex_unlock(&a->lock);
+	return ended;
 }
 
 void auth_free(struct auth *a)
@@ -200,6 +238,7 @@ int auth_login(struct auth *a, const struct sockaddr *from, const char *known_to
 	uint8_t key[2][16];
 	uint64_t now = now_ms();
 	const char *hash = a->dummy;
+	char hash_of_user[HASH_MAX + 1] = "";
 	struct fail *f[2] = { NULL, NULL };
 	bool ok, known;
 	int limit[2] = { a->c->login_attempts, a->c->login_attempts * 4 };
@@ -233,16 +272,24 @@ int auth_login(struct auth *a, const struct sockaddr *from, const char *known_to
 			f[k]->hashing++;
 		a->hashing++;
 	}
+	for (int i = 0; i < a->n_users; i++)	/* (the lock held: a reload may change them) */
+		if (!strcmp(a->users[i].name, user))
+			snprintf(hash_of_user, sizeof(hash_of_user), "%s", a->users[i].hash);
 	pthread_mutex_unlock(&a->lock);
 
-	for (int i = 0; i < a->c->n_users; i++)
-		if (!strcmp(a->c->users[i].name, user))
-			hash = a->c->users[i].hash;
+	if (hash_of_user[0])
+		hash = hash_of_user;
 	ok = auth_check_password(hash, password) && hash != a->dummy;
 	if (ok)
 		new_token(token);
 
 	pthread_mutex_lock(&a->lock);
+	if (ok) {	/* a reload while the hash ran may have removed the user or changed the password */
+		bool still = false;
+		for (int i = 0; i < a->n_users; i++)
+			still |= !strcmp(a->users[i].name, user) && !strcmp(a->users[i].hash, hash_of_user);
+		ok = still;
+	}
 	if (!known) {
 		a->hashing--;
 		for (int k = 0; k < 2; k++) {
@@ -323,12 +370,14 @@ void auth_logout(struct auth *a, const char *token)
 	pthread_mutex_unlock(&a->lock);
 }
 
-bool auth_bearer(const struct auth *a, const char *token)
+bool auth_bearer(struct auth *a, const char *token)
 {
 	bool ok = false;
 
-	for (int i = 0; i < a->c->n_tokens; i++)
-		ok |= secret_equal(a->c->tokens[i], token);
+	pthread_mutex_lock(&a->lock);
+	for (int i = 0; i < a->n_tokens; i++)
+		ok |= secret_equal(a->tokens[i], token);
+	pthread_mutex_unlock(&a->lock);
 	return ok;
 }
 

@@ -48,7 +48,10 @@ int auth_login(struct auth *a, const struct sockaddr *from, const char *known, c
 bool auth_session(struct auth *a, const char *token, char user[USER_MAX + 1]);
 void auth_logout(struct auth *a, const char *token);
 /* Whether token is one of the configured bearer tokens. */
-bool auth_bearer(const struct auth *a, const char *token);
+bool auth_bearer(struct auth *a, const char *token);
+/* The users and tokens of c from now on (a reload); the sessions of users
+ * who are gone or whose password changed end. Returns how many ended. */
+int auth_set_credentials(struct auth *a, const struct dash_config *c);
 int auth_sessions(struct auth *a);	/* live sessions, for /metrics */
 
 #endif

@@ -384,6 +384,11 @@ fail:
 	return NULL;
 }
 
+struct auth *http_auth(struct http *h)
+{
+	return h->auth;
+}
+
 void http_stop(struct http *h)
 {
 	if (!h)

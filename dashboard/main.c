@@ -21,12 +21,54 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, hup;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGHUP)
+		hup = 1;
+	else
+		stop = 1;
+}
+
+/* SIGHUP: logins, tokens and display names at once; the rest of the file
+ * (its sockets, TLS, the broker session, limits) at the next restart, and
+ * the log says which key changed. A file with errors changes nothing. */
+static void reload(const char *path, bool verbose, struct dash_config *c, struct store *store, struct http *http)
+{
+	static struct dash_config n;	/* large: not on the stack */
+	int ended;
+
+	service_reloading(now_ms() * 1000);
+	log_info("SIGHUP: reading %s again", path);
+	dash_config_init(&n);
+	if (!dash_config_load(&n, path)) {
+		log_err("reload: %s has errors (above); still running with the configuration as it was", path);
+		service_ready("serving %s", c->listen);
+		return;
+	}
+#define DIFF(cond, key) \
+	if (cond) \
+		log_warn("reload: '%s' changed: it takes effect at the next restart", key)
+	DIFF(strcmp(c->listen, n.listen), "listen");
+	DIFF(strcmp(c->static_dir, n.static_dir), "static_dir");
+	DIFF(strcmp(c->tls_cert, n.tls_cert) || strcmp(c->tls_key, n.tls_key), "tls_cert/tls_key");
+	DIFF(strcmp(c->prefix, n.prefix), "prefix");
+	DIFF(c->session_ttl != n.session_ttl, "session_ttl");
+	DIFF(c->set_timeout_ms != n.set_timeout_ms, "set_timeout_ms");
+	DIFF(c->history != n.history, "history");
+	DIFF(c->login_attempts != n.login_attempts || c->login_window != n.login_window, "login_attempts/login_window");
+	DIFF(c->max_connections != n.max_connections || c->max_connections_per_address != n.max_connections_per_address ||
+	     c->idle_timeout != n.idle_timeout, "max_connections/max_connections_per_address/idle_timeout");
+	DIFF(memcmp(&c->mqtt, &n.mqtt, sizeof(c->mqtt)), "mqtt_*");
+#undef DIFF
+	ended = auth_set_credentials(http_auth(http), &n);
+	store_set_names(store, c, &n);
+	log_threshold = verbose ? LOG_DEBUG : (enum log_level)n.log_level;
+	log_info("reloaded %s: %d user%s, %d token%s, %d name%s; %d session%s ended (user gone or password changed)", path,
+		 n.n_users, n.n_users == 1 ? "" : "s", n.n_tokens, n.n_tokens == 1 ? "" : "s", n.n_names,
+		 n.n_names == 1 ? "" : "s", ended, ended == 1 ? "" : "s");
+	service_ready("serving %s", c->listen);
 }
 
 static int run(const char *path, bool verbose)
@@ -48,11 +90,13 @@ static int run(const char *path, bool verbose)
 	mallopt(M_ARENA_MAX, 2);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	/* Only this thread takes SIGINT/SIGTERM: block them while the others start. */
+	/* Only this thread takes SIGINT/SIGTERM/SIGHUP: block them while the others start. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, &old);
 	if (!(store = store_new(&c)) || !(broker = broker_start(&c, store)) ||
 	    !(http = http_start(&c, store, broker))) {
@@ -66,6 +110,12 @@ static int run(const char *path, bool verbose)
 	 * and every message, so a thread stuck holding it stops the pings. */
 	while (!stop) {
 		uint64_t now = now_ms(), wait = service_watchdog_next(now);
+
+		if (hup) {
+			hup = 0;
+			reload(path, verbose, &c, store, http);
+			continue;
+		}
 		struct timespec ts = { .tv_sec = (time_t)(wait / 1000), .tv_nsec = (long)(wait % 1000) * 1000000 };
 
 		if (wait == UINT64_MAX) {

@@ -70,6 +70,24 @@ void store_stop(struct store *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+void store_set_names(struct store *s, struct dash_config *c, const struct dash_config *nc)
+{
+	size_t n;
+	const char *text;
+	cJSON *ev;
+
+	pthread_mutex_lock(&s->lock);
+	memcpy(c->names, nc->names, sizeof(c->names));
+	c->n_names = nc->n_names;
+	model_changed(&s->model);
+	if (s->have_devices && (ev = cJSON_CreateObject())) {
+		text = model_devices_text(&s->model, &n);
+		cJSON_AddItemToObject(ev, "devices", text ? cJSON_Parse(text) : cJSON_CreateArray());
+		store_event_push(s, "devices", ev);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 void store_ping(struct store *s)
 {
 	pthread_mutex_lock(&s->lock);

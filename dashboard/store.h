@@ -26,6 +26,9 @@ void store_stop(struct store *s);
 /* Takes the lock and gives it back: returns only while nothing holds it for
  * good (the service watchdog). */
 void store_ping(struct store *s);
+/* A reload: the display names of nc into c (the configuration the store
+ * reads, under its lock), and every stream hears the device list again. */
+void store_set_names(struct store *s, struct dash_config *c, const struct dash_config *nc);
 
 /* A message from the broker. topic is the full topic. */
 void store_on_message(struct store *s, const char *topic, const void *payload, size_t len);

@@ -68,6 +68,15 @@ check "systemctl reload: the base unit reads its configuration again" wait_until
 	"journalctl -u intercom-base-unit -o cat | grep -q 'reloaded .*: 2 devices (1 added, 0 removed, 0 with a new key, 1 kept their sessions)'"
 check "in the same process, still active" sh -c "[ $(prop intercom-base-unit MainPID) = $pid ] && systemctl is-active --quiet intercom-base-unit"
 
+# The dashboard's reload: a token added opens the API, same process.
+pid=$(prop intercom-dashboard MainPID)
+T2=$(intercom-dashboard gentoken)
+echo "token $T2" >> /etc/intercom/dashboard.conf
+systemctl reload intercom-dashboard
+check "systemctl reload intercom-dashboard: a token added opens the API" wait_until 10 sh -c \
+	"curl -sf -o /dev/null -H 'Authorization: Bearer $T2' http://127.0.0.1:8080/api/devices"
+check "in the same process" test "$(prop intercom-dashboard MainPID)" = "$pid"
+
 # The watchdog is real: a base unit that stops answering is restarted.
 mkdir -p /etc/systemd/system/intercom-base-unit.service.d
 printf '[Service]\nWatchdogSec=2\n' > /etc/systemd/system/intercom-base-unit.service.d/watchdog.conf
