@@ -173,12 +173,27 @@ static int cmp_device(const void *a, const void *b)
 	return strcmp(((const struct device_conf *)a)->id, ((const struct device_conf *)b)->id);
 }
 
+void base_config_sort(struct device_conf *d, int n)
+{
+	if (n > 1)
+		qsort(d, (size_t)n, sizeof(*d), cmp_device);
+}
+
+const struct device_conf *base_config_device(const struct base_config *c, const char *id)
+{
+	struct device_conf key;
+
+	if (!c->n_devices || strlen(id) >= sizeof(key.id))
+		return NULL;
+	memcpy(key.id, id, strlen(id) + 1);
+	return bsearch(&key, c->devices, (size_t)c->n_devices, sizeof(key), cmp_device);
+}
+
 bool base_config_finish(struct base_config *c, const char *path)
 {
 	bool ok = mqtt_conf_check(&c->mqtt, path) & conf_check_listen(path, c->listen);
 
-	if (c->n_devices > 1)
-		qsort(c->devices, (size_t)c->n_devices, sizeof(*c->devices), cmp_device);
+	base_config_sort(c->devices, c->n_devices);
 	for (int i = 1; i < c->n_devices; i++)
 		if (!strcmp(c->devices[i].id, c->devices[i - 1].id)) {
 			conf_error("%s:%d: device '%s' is already defined on line %d\n", path,

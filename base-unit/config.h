@@ -60,6 +60,10 @@ void base_config_free(struct base_config *c);
 bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t errlen);
 /* Checks what no single line can: required keys, duplicates. Prints errors. */
 bool base_config_finish(struct base_config *c, const char *path);
+/* Sorts device lines by id, as finish leaves them. */
+void base_config_sort(struct device_conf *d, int n);
+/* The device line of id in a finished configuration, or NULL. */
+const struct device_conf *base_config_device(const struct base_config *c, const char *id);
 /* conf_load + finish. */
 bool base_config_load(struct base_config *c, const char *path);
 

@@ -13,19 +13,6 @@ static bool is_camera_conf(const struct device_conf *dc)
 	return dc->pull || dc->camera_port[0];
 }
 
-static const struct device_conf *conf_find(const struct base_config *c, const char *id)
-{
-	for (int i = 0; i < c->n_devices; i++)
-		if (!strcmp(c->devices[i].id, id))
-			return &c->devices[i];
-	return NULL;
-}
-
-static int cmp_conf(const void *a, const void *b)
-{
-	return strcmp(((const struct device_conf *)a)->id, ((const struct device_conf *)b)->id);
-}
-
 /* The keys the running base unit cannot take without a restart. */
 static void say_restart_keys(const struct base_config *o, const struct base_config *n)
 {
@@ -55,7 +42,7 @@ static struct device_conf *merged_devices(const struct base_config *o, const str
 	if (!out)
 		return NULL;
 	for (int i = 0; i < n->n_devices; i++) {
-		const struct device_conf *nd = &n->devices[i], *od = conf_find(o, nd->id);
+		const struct device_conf *nd = &n->devices[i], *od = base_config_device(o, nd->id);
 
 		if ((is_camera_conf(nd) || (od && is_camera_conf(od))) &&
 		    (!od || od->pull != nd->pull || strcmp(od->pull_addr, nd->pull_addr) ||
@@ -69,11 +56,11 @@ static struct device_conf *merged_devices(const struct base_config *o, const str
 		out[k++] = *nd;
 	}
 	for (int i = 0; i < o->n_devices; i++)
-		if (!conf_find(n, o->devices[i].id) && is_camera_conf(&o->devices[i])) {
+		if (!base_config_device(n, o->devices[i].id) && is_camera_conf(&o->devices[i])) {
 			log_warn("reload: camera %s removed: that takes effect at the next restart", o->devices[i].id);
 			out[k++] = o->devices[i];
 		}
-	qsort(out, (size_t)k, sizeof(*out), cmp_conf);
+	base_config_sort(out, k);
 	*count = k;
 	return out;
 }

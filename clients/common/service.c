@@ -21,34 +21,17 @@ static int under_systemd(void)
 	return managed;
 }
 
-static void notify_status(const char *head, const char *fmt, va_list ap)
-{
-	char status[256];
-
-	vsnprintf(status, sizeof(status), fmt, ap);
-	sd_notifyf(0, "%sSTATUS=%s", head, status);
-}
-
 void service_ready(const char *fmt, ...)
 {
+	char status[256];
 	va_list ap;
 
 	if (!under_systemd())
 		return;
 	va_start(ap, fmt);
-	notify_status("READY=1\n", fmt, ap);
+	vsnprintf(status, sizeof(status), fmt, ap);
 	va_end(ap);
-}
-
-void service_status(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!under_systemd())
-		return;
-	va_start(ap, fmt);
-	notify_status("", fmt, ap);
-	va_end(ap);
+	sd_notifyf(0, "READY=1\nSTATUS=%s", status);
 }
 
 void service_reloading(uint64_t mono_us)

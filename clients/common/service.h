@@ -9,9 +9,8 @@
 
 #include <stdint.h>
 
-/* READY=1 with a status line (printf format). */
+/* READY=1 with a status line (printf format); again after a reload. */
 void service_ready(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void service_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void service_reloading(uint64_t mono_us);
 void service_stopping(void);
 

@@ -47,7 +47,7 @@ mark all
 check "and its readings go on" wait_until 3 seen_since all '^intercom/thermo-a \{"t"'
 out=$(mosquitto_pub $(mqtt_args dashboard) -t intercom/lights-b/set -m '{"id":"r1","light":"ON"}' -q 1 2>&1)
 check "a set for b is answered as for a device nobody knows" wait_until 5 \
-	seen_since all '^intercom/lights-b/result .*"id":"r1"'
+	seen_since all '^intercom/lights-b/result \{"id":"r1","status":"invalid","error":"unknown device"\}$'
 
 echo "# a new key for a"
 KEY_A2=$("$BIN/base-unit" genkey)
