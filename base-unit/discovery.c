@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The prefix as one topic level: '/' becomes '_' (DESIGN.md). */
+/* The prefix as one topic level, <F> in docs/topics.md: '/' becomes '_'. */
 static void flat(char *out, size_t cap, const char *prefix)
 {
 	snprintf(out, cap, "%s", prefix);
