@@ -66,21 +66,23 @@ static void add_command(cJSON *o, const struct base_config *c, const struct devi
 	cJSON_AddStringToObject(o, "command_topic", buf);
 }
 
+/* Publishes one config retained, or with remove an empty retained message
+ * in its place: Home Assistant then drops the entity. */
 static void send_config(struct mqtt *q, const struct base_config *c, const char *component, const char *node,
-			const char *object, cJSON *o)
+			const char *object, cJSON *o, bool remove)
 {
 	char topic[64 + 16 + PREFIX_MAX + IC_ID_MAX + 64];
-	char *json = cJSON_PrintUnformatted(o);
+	char *json = remove ? NULL : cJSON_PrintUnformatted(o);
 
 	cJSON_Delete(o);
-	if (!json)
+	if (!json && !remove)
 		return;
 	snprintf(topic, sizeof(topic), "%s/%s/%s/%s/config", c->homeassistant_prefix, component, node, object);
-	mqtt_publish_topic(q, topic, json, strlen(json), 1, true);
+	mqtt_publish_topic(q, topic, json, json ? strlen(json) : 0, 1, true);
 	cJSON_free(json);
 }
 
-void discovery_publish(struct mqtt *q, const struct base_config *c, const struct device *d)
+static void each_config(struct mqtt *q, const struct base_config *c, const struct device *d, bool remove)
 {
 	char node[PREFIX_MAX + IC_ID_MAX + 2], pflat[PREFIX_MAX + 1], buf[PREFIX_MAX + IC_ID_MAX + 64];
 	const struct ic_hello *h;
@@ -101,7 +103,7 @@ void discovery_publish(struct mqtt *q, const struct base_config *c, const struct
 			cJSON_AddStringToObject(o, "device_class", "temperature");
 		else if (!strcmp(unit, "%") && strstr(name, "humidity"))
 			cJSON_AddStringToObject(o, "device_class", "humidity");
-		send_config(q, c, "sensor", node, name, o);
+		send_config(q, c, "sensor", node, name, o, remove);
 	}
 	for (int i = 0; i < h->n_controls; i++) {
 		const struct ic_control *ctl = &h->controls[i];
@@ -133,12 +135,22 @@ void discovery_publish(struct mqtt *q, const struct base_config *c, const struct
 			for (int k = 0; k < ctl->n_values; k++)
 				cJSON_AddItemToArray(opts, cJSON_CreateString(ctl->values[k]));
 		}
-		send_config(q, c, component, node, ctl->name, o);
+		send_config(q, c, component, node, ctl->name, o, remove);
 	}
 	if (h->kind == IC_KIND_CAMERA) {
 		cJSON *o = base_object(c, d, node, "camera", "camera");
 		topic_build(buf, sizeof(buf), c->prefix, d->peer.id, T_CAMERA);
 		cJSON_AddStringToObject(o, "topic", buf);
-		send_config(q, c, "camera", node, "camera", o);
+		send_config(q, c, "camera", node, "camera", o, remove);
 	}
+}
+
+void discovery_publish(struct mqtt *q, const struct base_config *c, const struct device *d)
+{
+	each_config(q, c, d, false);
+}
+
+void discovery_remove(struct mqtt *q, const struct base_config *c, const struct device *d)
+{
+	each_config(q, c, d, true);
 }

@@ -14,5 +14,8 @@
 
 /* Publishes the discovery configs of one device (nothing before it announced itself). */
 void discovery_publish(struct mqtt *q, const struct base_config *c, const struct device *d);
+/* Clears them (an empty retained message for each): a device removed from the
+ * configuration leaves no entity behind. */
+void discovery_remove(struct mqtt *q, const struct base_config *c, const struct device *d);
 
 #endif

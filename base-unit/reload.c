@@ -116,6 +116,7 @@ int base_reload(struct base *b, const char *path)
 		if (!nd) {
 			log_info("reload: device %s removed", d->peer.id);
 			drop_session(b, d, "it was removed from the configuration");
+			discovery_remove(b->mqtt, &b->cfg, d);
 			removed++;
 		} else if (memcmp(nd->peer.psk, d->peer.psk, sizeof(d->peer.psk))) {
 			log_info("reload: device %s has a new key: it connects again with it", d->peer.id);

@@ -2,15 +2,16 @@
 # SIGHUP: the base unit reads its configuration again. A device added can
 # connect, a device removed goes offline and its sets are answered, a new key
 # ends that device's session; every other session stays as it was. A file
-# with errors changes nothing; a key that needs a restart says so.
+# with errors changes nothing; a key that needs a restart says so. A removed
+# device leaves no Home Assistant entity behind.
 source "$(dirname "$0")/../lib.sh"
 
-test_broker
+test_broker --homeassistant
 KEY_A=$("$BIN/base-unit" genkey)
 KEY_B=$("$BIN/base-unit" genkey)
 KEY_C=$("$BIN/base-unit" genkey)
 conf() {	# DEVICE-LINES...: the base unit's configuration with these devices
-	{ base_conf "127.0.0.1:$UDP_PORT"; printf '%s\n' "$@"; } > "$T/base.conf.new"
+	{ base_conf "127.0.0.1:$UDP_PORT"; echo "homeassistant true"; printf '%s\n' "$@"; } > "$T/base.conf.new"
 	mv "$T/base.conf.new" "$T/base.conf"
 }
 agent() {	# NAME ID KEY PROGRAM [LINES...]
@@ -20,6 +21,13 @@ agent() {	# NAME ID KEY PROGRAM [LINES...]
 	start "$name" "$BIN/$prog" -c "$T/$id.conf"
 }
 connected() { grep -c "device $1 .*connected from" "$T/base.log"; }
+# ha_configs DEVICE: how many discovery configs the broker keeps for it
+ha_configs() {
+	mosquitto_sub $(mqtt_args homeassistant) -t "homeassistant/+/intercom_$1/+/config" --retained-only -W 2 -v 2> /dev/null |
+		grep -c . || true
+}
+ha_some() { [ "$(ha_configs "$1")" -ge 1 ]; }
+ha_none() { [ "$(ha_configs "$1")" = 0 ]; }
 
 conf "device thermo-a $KEY_A" "device lights-b $KEY_B"
 watch all reader 'intercom/#'
@@ -32,6 +40,7 @@ check "a and b connect" wait_until 10 bash -c "grep -q 'device thermo-a .*connec
 sleep 1
 check "c, not configured yet, does not" test "$(connected cam-c)" = 0
 
+check "b's Home Assistant config is kept by the broker" wait_until 5 ha_some lights-b
 echo "# add c, remove b, keep a"
 conf "device thermo-a $KEY_A" "device cam-c $KEY_C"
 mark all
@@ -43,6 +52,8 @@ check "b goes offline at the broker" wait_until 5 seen_since all '^intercom/ligh
 check "the device list has a and c, not b" wait_until 5 bash -c \
 	"grep -a '^intercom/bridge/devices ' '$T/all.watch' | tail -n 1 | grep '\"cam-c\"' | grep -v -q '\"lights-b\"'"
 check "a kept its session: it connected once" test "$(connected thermo-a)" = 1
+check "b leaves no Home Assistant entity: its config is cleared" wait_until 5 ha_none lights-b
+check "a's stays" ha_some thermo-a
 mark all
 check "and its readings go on" wait_until 3 seen_since all '^intercom/thermo-a \{"t"'
 out=$(mosquitto_pub $(mqtt_args dashboard) -t intercom/lights-b/set -m '{"id":"r1","light":"ON"}' -q 1 2>&1)
