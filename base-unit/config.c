@@ -191,7 +191,9 @@ const struct device_conf *base_config_device(const struct base_config *c, const 
 
 bool base_config_finish(struct base_config *c, const char *path)
 {
-	bool ok = mqtt_conf_check(&c->mqtt, path) & conf_check_listen(path, c->listen);
+	bool ok = mqtt_conf_check(&c->mqtt, path);
+
+	ok = conf_check_listen(path, c->listen) && ok;	/* both checked: every error named at once */
 
 	base_config_sort(c->devices, c->n_devices);
 	for (int i = 1; i < c->n_devices; i++)

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -157,7 +158,7 @@ struct floor {
 	int *fds, n, rate;
 	size_t bytes;
 	double seconds, cores;
-	volatile int go;
+	atomic_int go;
 };
 
 static void *floor_writer(void *arg)
@@ -168,7 +169,7 @@ static void *floor_writer(void *arg)
 	double w0;
 	long rounds = (long)(f->rate * f->seconds);
 
-	while (!f->go)
+	while (!atomic_load(&f->go))
 		usleep(1000);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 	clock_gettime(CLOCK_MONOTONIC, &due);
@@ -286,7 +287,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ready\n");
 			measuring = 1;
 			t_end = now + seconds + (floor_mode ? 0.5 : 0);
-			fl.go = 1;
+			atomic_store(&fl.go, 1);
 		}
 		if (now >= t_end)
 			break;

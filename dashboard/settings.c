@@ -185,7 +185,8 @@ bool dash_config_load(struct dash_config *c, const char *path)
 
 	if (rc < 0)
 		return false;
-	ok &= mqtt_conf_check(&c->mqtt, path) & conf_check_listen(path, c->listen);
+	ok = mqtt_conf_check(&c->mqtt, path) && ok;	/* each checked: every error named at once */
+	ok = conf_check_listen(path, c->listen) && ok;
 	if (!!c->tls_cert[0] != !!c->tls_key[0]) {
 		conf_error("%s: 'tls_cert' and 'tls_key' go together\n", path);
 		ok = false;
