@@ -46,7 +46,7 @@ READ_SRC    := $(wildcard clients/read-unit/*.c)
 UPD_SRC     := $(wildcard clients/updatable-unit/*.c)
 CAM_SRC     := $(wildcard clients/camera-unit/*.c)
 DASH_SRC    := $(wildcard dashboard/*.c)
-UNIT_SRC    := $(wildcard tests/unit/*.c) base-unit/config.c base-unit/commands.c base-unit/frames.c \
+UNIT_SRC    := $(wildcard tests/unit/*.c) base-unit/config.c base-unit/commands.c base-unit/frames.c base-unit/multipart.c \
                clients/updatable-unit/controls.c clients/updatable-unit/gpio.c base-unit/outage.c \
                dashboard/parse.c dashboard/auth.c dashboard/settings.c dashboard/store.c dashboard/store_messages.c dashboard/model.c dashboard/events.c dashboard/metrics.c
 
@@ -86,7 +86,7 @@ $(LIB_COM): $(call obj,$(LIB_COM_SRC))
 
 $(BUILD)/base-unit: $(call obj,$(BASE_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lssl -lcrypto -lcjson -lturbojpeg $(CRYPTO_LIBS) $(COM_LIBS) -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lcurl -lssl -lcrypto -lcjson -lturbojpeg $(CRYPTO_LIBS) $(COM_LIBS) -lm $(LDLIBS)
 
 $(BUILD)/read-unit: $(call obj,$(READ_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
@@ -144,7 +144,7 @@ $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIB_COM) $(LIB_IC)
 
 $(BUILD)/bridge-tests: $(call obj,$(BRIDGE_TEST_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcjson -lturbojpeg $(CRYPTO_LIBS) $(COM_LIBS) -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcjson -lcurl -lturbojpeg $(CRYPTO_LIBS) $(COM_LIBS) -lm $(LDLIBS)
 
 $(BUILD)/loadgen: $(call obj,bench/loadgen.c) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"

@@ -50,6 +50,7 @@ void camera_free(struct camera *c)
 			close(c->listen_fd[f]);
 	pull_close(c);
 	free(c->pull_buf);
+	httpcam_free(c->http);
 	frame_unref(c->latest);
 	frame_unref(c->pending);
 	free(c->thumb);
@@ -202,6 +203,8 @@ int camera_pollfds(struct camera *c, struct pollfd *p, int max)
 	if (c->pull_fd >= 0 && n < max)
 		p[n++] = (struct pollfd){ .fd = c->pull_fd,
 					  .events = c->pull_state == PULL_CONNECTING ? POLLOUT : POLLIN };
+	if (c->http)
+		n += httpcam_pollfds(c->http, p + n, max - n);
 	return n;
 }
 
@@ -236,9 +239,9 @@ static bool client_write(struct tcp_client *t)
 	return true;
 }
 
-static void pull_failed(struct camera *c, uint64_t now, const char *why, bool *availability)
+/* A pull that failed: counted, said once at warning level, offline. */
+static void pull_down(struct camera *c, const char *why, bool *availability)
 {
-	pull_close(c);
 	c->stats->pulls_failed++;
 	if (c->pull_ok) {
 		log_warn("pull camera %s: %s; it is offline", c->pull_text, why);
@@ -251,6 +254,21 @@ static void pull_failed(struct camera *c, uint64_t now, const char *why, bool *a
 		log_debug("pull camera %s: %s", c->pull_text, why);
 	}
 	c->pull_warned = true;
+}
+
+static void pull_up(struct camera *c, bool *availability)
+{
+	if (!c->pull_ok) {
+		log_info("pull camera %s online", c->pull_text);
+		c->pull_ok = true;
+		*availability = true;
+	}
+}
+
+static void pull_failed(struct camera *c, uint64_t now, const char *why, bool *availability)
+{
+	pull_close(c);
+	pull_down(c, why, availability);
 	c->pull_state = PULL_WAIT;
 	c->pull_next = now + c->pull_backoff;
 	c->pull_backoff = c->pull_backoff * 2 > PULL_BACKOFF_MAX_MS ? PULL_BACKOFF_MAX_MS : c->pull_backoff * 2;
@@ -286,11 +304,7 @@ static void pull_read(struct camera *c, struct jpeg_checker *jc, uint64_t now, b
 	}
 	pull_close(c);
 	*new_frame = true;
-	if (!c->pull_ok) {
-		log_info("pull camera %s online", c->pull_text);
-		c->pull_ok = true;
-		*availability = true;
-	}
+	pull_up(c, availability);
 	c->pull_backoff = 1000;
 	c->pull_state = PULL_WAIT;
 	c->pull_next = now + (uint64_t)c->pull_interval_ms;
@@ -299,10 +313,46 @@ static void pull_read(struct camera *c, struct jpeg_checker *jc, uint64_t now, b
 static void pull_connect_failed(struct camera *c, uint64_t now, const char *why, bool *availability);
 static void pull_start(struct camera *c, uint64_t now, bool *availability);
 
+bool camera_http_setup(struct camera *c, const char *url, int interval_ms, const char *auth_file, const char *cafile,
+		       char *err, size_t errlen)
+{
+	if (!(c->http = httpcam_new(url, interval_ms, auth_file, cafile, err, errlen)))
+		return false;
+	snprintf(c->pull_text, sizeof(c->pull_text), "%s", url);
+	c->pull = true;
+	return true;
+}
+
+/* What an HTTP camera's request brought: a frame checked and stored, or a failure. */
+static void http_event(struct camera *c, struct jpeg_checker *jc, const struct httpcam_event *ev, uint64_t now,
+		       bool *new_frame, bool *availability)
+{
+	if (ev->frame) {
+		if (camera_offer(c, jc, ev->frame, ev->len, now)) {
+			*new_frame = true;
+			pull_up(c, availability);
+		} else {
+			httpcam_refused(c->http, now);
+			pull_down(c, "sent a frame that is not a sound JPEG", availability);
+		}
+	}
+	if (ev->failed)
+		pull_down(c, ev->failed, availability);
+	c->stats->too_big += ev->counted.too_big;
+	c->stats->corrupt += ev->counted.bad;
+	c->stats->skipped += ev->counted.skipped;
+}
+
 void camera_handle(struct camera *c, struct jpeg_checker *jc, const struct pollfd *p, int n, uint64_t now,
 		   bool *new_frame, bool *availability)
 {
 	*new_frame = *availability = false;
+	if (c->http) {
+		struct httpcam_event ev;
+
+		httpcam_handle(c->http, p, n, now, &ev);
+		http_event(c, jc, &ev, now, new_frame, availability);
+	}
 	for (int k = 0; k < n; k++) {
 		if (!p[k].revents)
 			continue;
@@ -374,14 +424,21 @@ static void pull_start(struct camera *c, uint64_t now, bool *availability)
 		pull_connect_failed(c, now, strerror(errno), availability);
 }
 
-void camera_tick(struct camera *c, uint64_t now, bool *availability)
+void camera_tick(struct camera *c, struct jpeg_checker *jc, uint64_t now, bool *new_frame, bool *availability)
 {
-	*availability = false;
+	*new_frame = *availability = false;
 	if (reassembly_expire(&c->ra, now))
 		c->stats->incomplete++;
 	for (int i = c->n_clients - 1; i >= 0; i--)
 		if (now >= c->clients[i].deadline)
 			client_close(c, i);
+	if (c->http) {
+		struct httpcam_event ev;
+
+		httpcam_tick(c->http, now, &ev);
+		http_event(c, jc, &ev, now, new_frame, availability);
+		return;
+	}
 	if (!c->pull)
 		return;
 	if (c->pull_state == PULL_WAIT && now >= c->pull_next)
@@ -394,6 +451,8 @@ uint64_t camera_next_ms(const struct camera *c, uint64_t now)
 {
 	uint64_t t = UINT64_MAX;
 
+	if (c->http)
+		return httpcam_next_ms(c->http, now);
 	if (c->pull)
 		t = c->pull_state == PULL_WAIT ? c->pull_next : c->pull_deadline;
 	if (t == UINT64_MAX)

@@ -1,13 +1,14 @@
 /*
  * A camera in the base unit: its latest checked frame and thumbnail, frames
- * arriving as intercom fragments or pulled from a legacy camera that serves
- * one JPEG per TCP connection, and a raw TCP port that hands the newest frame
+ * arriving as intercom fragments, pulled from a legacy camera that serves
+ * one JPEG per TCP connection or over HTTP (httpcam.h), and a raw TCP port that hands the newest frame
  * to whoever connects and closes (the old relay's `nc host port > frame.jpg`).
  */
 #ifndef BASE_CAMERA_H
 #define BASE_CAMERA_H
 
 #include "frames.h"
+#include "httpcam.h"
 
 #include <poll.h>
 #include <stdbool.h>
@@ -31,6 +32,7 @@ enum pull_state { PULL_WAIT, PULL_CONNECTING, PULL_READING };
 struct camera_stats {
 	uint64_t frames, incomplete, corrupt, stale, pulls_failed, too_big, clients;
 	uint64_t unchecked;		/* replaced by a newer frame before anyone needed them */
+	uint64_t skipped;		/* HTTP stream parts that came before their interval */
 };
 
 struct camera {
@@ -48,7 +50,8 @@ struct camera {
 	int n_clients;
 	int polled;			/* entries the last camera_pollfds filled */
 
-	bool pull;			/* a legacy camera the base unit connects to */
+	bool pull;			/* a camera the base unit pulls frames from */
+	struct httpcam *http;		/* ... over HTTP; else one JPEG per TCP connection */
 	char pull_text[128];
 	struct sockaddr_storage pull_addrs[4];	/* every address of its name */
 	socklen_t pull_addr_lens[4];
@@ -84,6 +87,9 @@ const struct frame *camera_to_publish(struct camera *c, struct jpeg_checker *jc,
 
 int camera_listen(struct camera *c, const char *addr);		/* 0 or -errno */
 int camera_pull_setup(struct camera *c, const char *addr, int interval_ms);	/* 0 or -EINVAL */
+/* A camera at an http:// or https:// URL (httpcam_new's arguments). */
+bool camera_http_setup(struct camera *c, const char *url, int interval_ms, const char *auth_file, const char *cafile,
+		       char *err, size_t errlen);
 
 /* Poll integration: fills up to max entries; camera_handle gets them back. */
 int camera_pollfds(struct camera *c, struct pollfd *p, int max);
@@ -92,7 +98,7 @@ int camera_pollfds(struct camera *c, struct pollfd *p, int max);
 void camera_handle(struct camera *c, struct jpeg_checker *jc, const struct pollfd *p, int n, uint64_t now,
 		   bool *new_frame, bool *availability);
 /* Timers: reassembly expiry, slow TCP clients, pull schedule. Same outputs. */
-void camera_tick(struct camera *c, uint64_t now, bool *availability);
+void camera_tick(struct camera *c, struct jpeg_checker *jc, uint64_t now, bool *new_frame, bool *availability);
 uint64_t camera_next_ms(const struct camera *c, uint64_t now);
 
 #endif

@@ -34,14 +34,21 @@ int cameras_init(struct base *b)
 			continue;
 		if (!d || !cameras_of(b, d))
 			return -ENOMEM;
-		if (dc->pull) {
-			if (camera_pull_setup(d->cam, dc->pull_addr, dc->pull_interval_ms) < 0) {
-				log_err("pull camera %s: cannot resolve '%s'", dc->id, dc->pull_addr);
+		if (dc->pull_http) {
+			const struct http_cam_conf *hc = base_config_http(&b->cfg, dc->id);
+			char err[256];
+
+			if (!hc || !camera_http_setup(d->cam, hc->url, dc->pull_interval_ms, hc->auth_file, hc->cafile, err,
+						      sizeof(err))) {
+				log_err("pull camera %s: %s", dc->id, hc ? err : "no URL");
 				return -EINVAL;
 			}
-			if (device_set_info(d, &(struct ic_hello){ .kind = IC_KIND_CAMERA }) < 0)
-				return -ENOMEM;
+		} else if (dc->pull && camera_pull_setup(d->cam, dc->pull_addr, dc->pull_interval_ms) < 0) {
+			log_err("pull camera %s: cannot resolve '%s'", dc->id, dc->pull_addr);
+			return -EINVAL;
 		}
+		if (dc->pull && device_set_info(d, &(struct ic_hello){ .kind = IC_KIND_CAMERA }) < 0)
+			return -ENOMEM;
 		if (dc->camera_port[0]) {
 			ret = camera_listen(d->cam, dc->camera_port);
 			if (ret < 0) {
@@ -90,11 +97,13 @@ void cameras_fragment(struct base *b, struct device *d, const struct ic_fragment
 
 static void camera_timers(struct base *b, struct device *d, uint64_t now)
 {
-	bool changed;
+	bool new_frame, changed;
 
-	camera_tick(d->cam, now, &changed);
+	camera_tick(d->cam, b->jc, now, &new_frame, &changed);
 	if (changed)
 		presence_pulled(b, d, d->cam->pull_ok);
+	if (new_frame)
+		publish_frame(b, d, now);
 }
 
 void cameras_tick(struct base *b, uint64_t now)

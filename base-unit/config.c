@@ -41,7 +41,68 @@ void base_config_free(struct base_config *c)
 	free(c->ports);
 	c->ports = NULL;
 	c->n_ports = 0;
+	free(c->http);
+	c->http = NULL;
+	c->n_http = 0;
 	c->n_devices = c->cap_devices = 0;
+}
+
+static bool is_url(const char *s)
+{
+	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
+}
+
+/* A pull camera's URL and its options: "auth FILE" (user:password, read at
+ * start) and "cafile FILE" (https). A raw TCP one takes no options. */
+static bool add_http(struct base_config *c, const struct conf_line *l, char *err, size_t errlen)
+{
+	struct http_cam_conf h = { 0 };
+	void *p;
+
+	if (!is_url(l->argv[2])) {
+		if (l->argc > 4) {
+			snprintf(err, errlen, "'pull_camera %s': options are for http:// and https:// cameras", l->argv[1]);
+			return false;
+		}
+		return true;
+	}
+	if (strlen(l->argv[2]) >= sizeof(h.url) || strlen(l->argv[1]) > IC_ID_MAX) {
+		snprintf(err, errlen, "'pull_camera %s': the URL is longer than %zu characters", l->argv[1],
+			 sizeof(h.url) - 1);
+		return false;
+	}
+	if (strchr(l->argv[2], '@')) {
+		snprintf(err, errlen, "'pull_camera %s': credentials go in a file ('auth FILE'), not in the URL",
+			 l->argv[1]);
+		return false;
+	}
+	snprintf(h.id, sizeof(h.id), "%s", l->argv[1]);
+	snprintf(h.url, sizeof(h.url), "%s", l->argv[2]);
+	for (int i = 4; i < l->argc; i += 2) {
+		char *to = !strcmp(l->argv[i], "auth") ? h.auth_file : !strcmp(l->argv[i], "cafile") ? h.cafile : NULL;
+
+		if (!to || i + 1 >= l->argc || strlen(l->argv[i + 1]) >= sizeof(h.cafile)) {
+			snprintf(err, errlen, "'pull_camera %s': expected 'auth FILE' or 'cafile FILE' after the interval, got '%s'",
+				 l->argv[1], l->argv[i]);
+			return false;
+		}
+		snprintf(to, sizeof(h.cafile), "%s", l->argv[i + 1]);
+	}
+	if (!(p = realloc(c->http, (size_t)(c->n_http + 1) * sizeof(*c->http)))) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	c->http = p;
+	c->http[c->n_http++] = h;
+	return true;
+}
+
+const struct http_cam_conf *base_config_http(const struct base_config *c, const char *id)
+{
+	for (int i = 0; i < c->n_http; i++)
+		if (!strcmp(c->http[i].id, id))
+			return &c->http[i];
+	return NULL;
 }
 
 static bool add_device(struct base_config *c, const struct conf_line *l, char *err, size_t errlen)
@@ -51,11 +112,12 @@ static bool add_device(struct base_config *c, const struct conf_line *l, char *e
 	long interval = 0;
 
 	if (pull) {
-		if (!conf_want_args(l, 3, 3, "ID HOST:PORT INTERVAL_MS", err, errlen) ||
-		    !conf_long(l, 3, 50, 3600000, &interval, err, errlen))
+		if (!conf_want_args(l, 3, 7, "ID HOST:PORT|URL INTERVAL_MS [auth FILE] [cafile FILE]", err, errlen) ||
+		    !conf_long(l, 3, 20, 3600000, &interval, err, errlen) || !add_http(c, l, err, errlen))
 			return false;
-		if (strlen(l->argv[2]) >= sizeof(d->pull_addr) || !strchr(l->argv[2], ':')) {
-			snprintf(err, errlen, "'pull_camera' expects HOST:PORT, got '%s'", l->argv[2]);
+		if (!is_url(l->argv[2]) && (strlen(l->argv[2]) >= sizeof(d->pull_addr) || !strchr(l->argv[2], ':'))) {
+			snprintf(err, errlen, "'pull_camera' expects HOST:PORT or an http:// or https:// URL, got '%s'",
+				 l->argv[2]);
 			return false;
 		}
 	} else if (!conf_want_args(l, 2, 2, "ID KEY (KEY from 'base-unit genkey')", err, errlen)) {
@@ -80,7 +142,9 @@ static bool add_device(struct base_config *c, const struct conf_line *l, char *e
 	memset(d, 0, sizeof(*d));
 	if (pull) {
 		d->pull = true;
-		memcpy(d->pull_addr, l->argv[2], strlen(l->argv[2]) + 1);
+		d->pull_http = is_url(l->argv[2]);
+		if (!d->pull_http)
+			memcpy(d->pull_addr, l->argv[2], strlen(l->argv[2]) + 1);
 		d->pull_interval_ms = (int)interval;
 	} else if (!key_from_hex(d->psk, l->argv[2])) {
 		snprintf(err, errlen, "'device %s' expects a key of 64 hex digits, got '%.8s...'",

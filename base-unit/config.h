@@ -19,8 +19,9 @@ struct device_conf {
 	char id[IC_ID_MAX + 1];
 	uint8_t psk[IC_KEY_LEN];	/* zero for a pull camera: it has no intercom key */
 	int line;
-	bool pull;			/* a legacy camera the base unit pulls frames from */
-	char pull_addr[128];
+	bool pull;			/* a camera the base unit pulls frames from */
+	bool pull_http;			/* ... over HTTP: its URL and files in base_config.http */
+	char pull_addr[128];		/* HOST:PORT of a raw TCP one */
 	int pull_interval_ms;
 	char camera_port[128];		/* raw TCP address handing out its newest frame, or "" */
 };
@@ -53,6 +54,9 @@ struct base_config {
 	int n_devices, cap_devices;
 	struct { char id[IC_ID_MAX + 1]; char addr[128]; int line; } *ports;	/* camera_port lines */
 	int n_ports;
+	/* HTTP pull cameras: kept apart so a device line stays small */
+	struct http_cam_conf { char id[IC_ID_MAX + 1]; char url[512]; char auth_file[256]; char cafile[256]; } *http;
+	int n_http;
 };
 
 void base_config_init(struct base_config *c);
@@ -64,6 +68,8 @@ bool base_config_finish(struct base_config *c, const char *path);
 void base_config_sort(struct device_conf *d, int n);
 /* The device line of id in a finished configuration, or NULL. */
 const struct device_conf *base_config_device(const struct base_config *c, const char *id);
+/* The HTTP part of pull camera id, or NULL. */
+const struct http_cam_conf *base_config_http(const struct base_config *c, const char *id);
 /* conf_load + finish. */
 bool base_config_load(struct base_config *c, const char *path);
 

@@ -92,6 +92,7 @@ void publish_metrics(struct base *b)
 		{ "frames", cs->frames }, { "frames_incomplete", cs->incomplete },
 		{ "frames_corrupt", cs->corrupt }, { "frames_unchecked", cs->unchecked }, { "frames_stale", cs->stale },
 		{ "frames_too_big", cs->too_big }, { "pulls_failed", cs->pulls_failed },
+		{ "frames_skipped", cs->skipped },
 		{ "camera_clients", cs->clients }, { "outage_buffered", (uint64_t)b->outage.len },
 		{ "outage_delivered", b->outage.delivered }, { "outage_dropped", b->outage.dropped },
 		{ "mqtt_reconnects", mqtt_reconnects(b->mqtt) }, { "udp_rcvbuf", (uint64_t)b->rcvbuf },

@@ -34,6 +34,15 @@ static void say_restart_keys(const struct base_config *o, const struct base_conf
 /* The device lines as the running base unit will have them: the new file's,
  * except that a camera with a port or a pull camera (sockets and timers made
  * at start) stays as it was until the next restart. */
+/* An HTTP camera's URL and files, the same in both. */
+static bool same_http(const struct base_config *o, const struct base_config *n, const char *id)
+{
+	const struct http_cam_conf *a = base_config_http(o, id), *b = base_config_http(n, id);
+
+	return !a ? !b : b && !strcmp(a->url, b->url) && !strcmp(a->auth_file, b->auth_file) &&
+				 !strcmp(a->cafile, b->cafile);
+}
+
 static struct device_conf *merged_devices(const struct base_config *o, const struct base_config *n, int *count)
 {
 	struct device_conf *out = calloc((size_t)(o->n_devices + n->n_devices) + 1, sizeof(*out));
@@ -46,7 +55,8 @@ static struct device_conf *merged_devices(const struct base_config *o, const str
 
 		if ((is_camera_conf(nd) || (od && is_camera_conf(od))) &&
 		    (!od || od->pull != nd->pull || strcmp(od->pull_addr, nd->pull_addr) ||
-		     od->pull_interval_ms != nd->pull_interval_ms || strcmp(od->camera_port, nd->camera_port))) {
+		     od->pull_interval_ms != nd->pull_interval_ms || strcmp(od->camera_port, nd->camera_port) ||
+		     !same_http(o, n, nd->id))) {
 			log_warn("reload: camera %s %s: that takes effect at the next restart", nd->id,
 				 od ? "changed its pull or camera_port line" : "added");
 			if (!od)

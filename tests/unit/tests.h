@@ -7,4 +7,5 @@ extern const struct test_case command_tests[];
 extern const struct test_case frame_tests[];
 extern const struct test_case dashboard_tests[];
 extern const struct test_case store_tests[];
+extern const struct test_case multipart_tests[];
 #endif
