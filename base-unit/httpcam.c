@@ -88,12 +88,26 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 	size_t n = size * nmemb;
 
 	if (!h->stream_known) {
-		char *ct = NULL;
+		char *ct = NULL, sniffed[MULTIPART_BOUNDARY_MAX + 48];
 
 		curl_easy_getinfo(h->easy, CURLINFO_CONTENT_TYPE, &ct);
 		h->stream_known = true;
-		h->stream = multipart_is_stream(ct);
 		memset(&h->mp_seen, 0, sizeof(h->mp_seen));
+		/* A server that does not say multipart (ffmpeg's says
+		 * application/octet-stream) but whose body begins with a
+		 * delimiter line is a stream with that boundary. */
+		if (!multipart_is_stream(ct) && n > 2 && !memcmp(data, "--", 2)) {
+			const char *nl = memchr(data, '\n', n < MULTIPART_BOUNDARY_MAX + 4 ? n : MULTIPART_BOUNDARY_MAX + 4);
+			int k = nl ? (int)(nl - data) - 2 : 0;
+
+			if (k > 0 && data[k + 1] == '\r')
+				k--;
+			if (k > 0) {
+				snprintf(sniffed, sizeof(sniffed), "multipart/x-mixed-replace;boundary=%.*s", k, data + 2);
+				ct = sniffed;
+			}
+		}
+		h->stream = multipart_is_stream(ct);
 		if (h->stream && !multipart_init(&h->mp, ct, IC_FRAME_MAX))
 			return 0;
 	}

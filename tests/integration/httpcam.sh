@@ -2,10 +2,12 @@
 # HTTP cameras (libcurl, in the base unit's own loop) against an emulation
 # of the stock ESP32-CAM firmware's wire format (tests/tools/esp32cam.py):
 # /capture snapshots and the :81/stream MJPEG, Digest credentials from a
-# file, HTTPS against a configured CA, and cameras that misbehave: a stream
-# that stalls, parts whose length lies, a 100 MB part or snapshot, a server
-# that closes mid-frame. Frames must arrive byte for byte; nothing bad is
-# ever published; the base unit never stops.
+# file, HTTPS against a configured CA, ffmpeg's own MJPEG server (mpjpeg,
+# -listen 1, fed by testsrc), and cameras that misbehave: a stream that
+# stalls, parts whose length lies, a 100 MB part or snapshot, a server that
+# closes mid-frame. Frames must arrive byte for byte, on MQTT, the raw TCP
+# port and the dashboard; nothing bad is ever published; the base unit never
+# stops.
 source "$(dirname "$0")/../lib.sh"
 
 test_broker
@@ -36,6 +38,14 @@ cam stall stall
 cam lie lie
 cam huge huge
 cam mid midframe
+# ffmpeg as a camera, as one would run it: its HTTP server says
+# application/octet-stream; the body's first line says multipart
+P_ffmpeg=$(free_port tcp)
+if command -v ffmpeg > /dev/null; then
+	start ffmpeg ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc=size=320x240:rate=10 \
+		-f mpjpeg -q:v 5 -listen 1 "http://127.0.0.1:$P_ffmpeg/stream"
+	wait_until 10 tcp_listening "$P_ffmpeg"
+fi
 printf 'admin:s3cret\n' > "$T/secret.auth"
 printf 'admin:wrong\n' > "$T/wrong.auth"
 chmod 600 "$T/secret.auth" "$T/wrong.auth"
@@ -55,6 +65,7 @@ pull_camera hugestream http://127.0.0.1:$S_huge/stream 100
 pull_camera hugesnap http://127.0.0.1:$P_huge/capture 1000
 pull_camera midsnap http://127.0.0.1:$P_mid/capture 500
 pull_camera midstream http://127.0.0.1:$S_mid/stream 500
+pull_camera ffmpeg http://127.0.0.1:$P_ffmpeg/stream 100
 CONF
 } > "$T/base.conf"
 
@@ -68,6 +79,10 @@ check "options on a raw TCP camera are refused" bash -c "! '$BIN/base-unit' --ch
 
 watch all reader 'intercom/+/availability'
 start base "$BIN/base-unit" -c "$T/base.conf"
+DPORT=$(free_port tcp)
+TOKEN=$("$BIN/dashboard" gentoken)
+{ dash_conf "127.0.0.1:$DPORT"; echo "token $TOKEN"; } > "$T/dash.conf"
+start dash "$BIN/dashboard" -c "$T/dash.conf"
 frames() {	# DEVICE COUNT -> one hex line per frame in $T/DEVICE.hex
 	mosquitto_sub $(mqtt_args reader) -t "intercom/$1/camera" -C "$2" -W 20 -F '%x' > "$T/$1.hex" 2>> "$T/sub.log"
 }
@@ -92,7 +107,26 @@ check "all three files came through the stream" test \
 	"$(while read -r h; do echo "$h" | xxd -r -p | md5sum; done < "$T/stream.hex" | sort -u | wc -l)" -eq 3
 port=$(sed -n 's/^camera_port stream 127.0.0.1:\([0-9]*\)$/\1/p' "$T/base.conf")
 nc -w 5 127.0.0.1 "$port" > "$T/raw.jpg" < /dev/null
-check "and its newest frame is served on its raw TCP port" bash -c "case ' $GOOD ' in *\" \$(md5sum < $T/raw.jpg | cut -d' ' -f1) \"*) exit 0;; esac; exit 1"
+is_good() { case " $GOOD " in *" $(md5sum < "$1" | cut -d' ' -f1) "*) return 0 ;; esac; return 1; }
+check "and its newest frame is served on its raw TCP port" is_good "$T/raw.jpg"
+snapshot() { curl -s -f -H "Authorization: Bearer $TOKEN" -o "$T/$1.jpg" "http://127.0.0.1:$DPORT/api/devices/$1/snapshot.jpg"; }
+check "and by the dashboard" wait_until 10 bash -c "$(declare -f snapshot is_good); GOOD='$GOOD' T='$T' TOKEN='$TOKEN' DPORT='$DPORT'; snapshot stream && is_good '$T/stream.jpg'"
+
+echo "# ffmpeg's MJPEG server"
+if command -v ffmpeg > /dev/null; then
+	check "the ffmpeg camera comes online" wait_until 10 online ffmpeg
+	frames ffmpeg 5
+	n=0; prev=
+	while read -r hex; do
+		echo "$hex" | xxd -r -p > "$T/ff.jpg"
+		djpeg "$T/ff.jpg" > /dev/null 2>&1 && [ "$hex" != "$prev" ] && n=$((n + 1))
+		prev=$hex
+	done < "$T/ffmpeg.hex"
+	check "its frames are sound JPEGs, each new ($n of 5)" test "$n" -eq 5
+	check "and reach the dashboard" wait_until 10 bash -c "curl -s -f -H 'Authorization: Bearer $TOKEN' -o '$T/ffd.jpg' http://127.0.0.1:$DPORT/api/devices/ffmpeg/snapshot.jpg && djpeg '$T/ffd.jpg' > /dev/null"
+else
+	skip "ffmpeg's MJPEG server: no ffmpeg here (make test installs it)"
+fi
 
 echo "# credentials and certificates"
 check "Digest credentials from a file: the camera is online" wait_until 10 online digest
