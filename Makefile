@@ -198,7 +198,8 @@ fuzz: deps
 	   base-unit/frames.c $(LIB_IC_SRC) $(CRYPTO_LIBS) -lturbojpeg -lm
 	$(Q)clang $(FUZZ_CFLAGS) -Idashboard -DDASHBOARD_STATIC_DIR='"."' -o $(BUILD)/fuzz/fuzz-http tests/fuzz/fuzz_http.c \
 	   dashboard/parse.c dashboard/store.c dashboard/store_messages.c dashboard/model.c dashboard/events.c dashboard/metrics.c dashboard/settings.c $(filter-out %/mqttlink.c,$(LIB_COM_SRC)) $(LIB_IC_SRC) $(CRYPTO_LIBS) $(COM_LIBS) -lcjson -lpthread -lm
-	@mkdir -p $(BUILD)/fuzz/corpus-set $(BUILD)/fuzz/corpus-frames $(BUILD)/fuzz/corpus-http
+	$(Q)clang $(FUZZ_CFLAGS) -Ibase-unit -o $(BUILD)/fuzz/fuzz-multipart tests/fuzz/fuzz_multipart.c base-unit/multipart.c
+	@mkdir -p $(BUILD)/fuzz/corpus-set $(BUILD)/fuzz/corpus-frames $(BUILD)/fuzz/corpus-http $(BUILD)/fuzz/corpus-multipart
 	@echo "fuzzing the datagram path for $(FUZZ_SECONDS) s"
 	$(Q)$(BUILD)/fuzz/fuzz-datagram -max_total_time=$(FUZZ_SECONDS) -max_len=1400 -print_final_stats=1 \
 	   $(BUILD)/fuzz/corpus $(BUILD)/fuzz/seeds > $(BUILD)/fuzz/fuzz.log 2>&1; \
@@ -211,6 +212,10 @@ fuzz: deps
 	$(Q)$(BUILD)/fuzz/fuzz-http -max_total_time=$(FUZZ_SECONDS) -max_len=6000 -print_final_stats=1 \
 	   $(BUILD)/fuzz/corpus-http tests/fuzz/seeds-http > $(BUILD)/fuzz/fuzz-http.log 2>&1; \
 	   rc=$$?; tail -n 6 $(BUILD)/fuzz/fuzz-http.log; exit $$rc
+	@echo "fuzzing the MJPEG stream parser for $(FUZZ_SECONDS) s"
+	$(Q)$(BUILD)/fuzz/fuzz-multipart -max_total_time=$(FUZZ_SECONDS) -max_len=8000 -print_final_stats=1 \
+	   $(BUILD)/fuzz/corpus-multipart tests/fuzz/seeds-multipart > $(BUILD)/fuzz/fuzz-multipart.log 2>&1; \
+	   rc=$$?; tail -n 6 $(BUILD)/fuzz/fuzz-multipart.log; exit $$rc
 	@echo "fuzzing set payloads for $(FUZZ_SECONDS) s"
 	$(Q)$(BUILD)/fuzz/fuzz-set -max_total_time=$(FUZZ_SECONDS) -max_len=5000 -print_final_stats=1 \
 	   $(BUILD)/fuzz/corpus-set tests/fuzz/seeds-set > $(BUILD)/fuzz/fuzz-set.log 2>&1; \
