@@ -46,7 +46,7 @@ READ_SRC    := $(wildcard clients/read-unit/*.c)
 UPD_SRC     := $(wildcard clients/updatable-unit/*.c)
 CAM_SRC     := $(wildcard clients/camera-unit/*.c)
 DASH_SRC    := $(wildcard dashboard/*.c)
-UNIT_SRC    := $(wildcard tests/unit/*.c) base-unit/config.c base-unit/commands.c base-unit/frames.c base-unit/multipart.c \
+UNIT_SRC    := $(wildcard tests/unit/*.c) base-unit/config.c base-unit/commands.c base-unit/frames.c base-unit/multipart.c base-unit/motion.c \
                clients/updatable-unit/controls.c clients/updatable-unit/gpio.c base-unit/outage.c \
                dashboard/parse.c dashboard/auth.c dashboard/settings.c dashboard/store.c dashboard/store_messages.c dashboard/model.c dashboard/events.c dashboard/metrics.c
 

@@ -8,4 +8,5 @@ extern const struct test_case frame_tests[];
 extern const struct test_case dashboard_tests[];
 extern const struct test_case store_tests[];
 extern const struct test_case multipart_tests[];
+extern const struct test_case motion_tests[];
 #endif
