@@ -56,6 +56,7 @@ void bridge_mqtt_up(void *ctx)
 		if (d->info && d->last_seen_wall)
 			publish_state(b, d);
 	}
+	cameras_mqtt_up(b);
 	publish_metrics(b);
 	b->next_metrics = now_ms() + (uint64_t)b->cfg.metrics_interval * 1000;
 }

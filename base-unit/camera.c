@@ -51,11 +51,46 @@ void camera_free(struct camera *c)
 	pull_close(c);
 	free(c->pull_buf);
 	httpcam_free(c->http);
+	free(c->motion);
+	frame_unref(c->motion_best);
 	frame_unref(c->latest);
 	frame_unref(c->pending);
 	free(c->thumb);
 	reassembly_free(&c->ra);
 	free(c);
+}
+
+bool camera_motion_setup(struct camera *c, const struct motion_conf *conf)
+{
+	if (!(c->motion = malloc(sizeof(*c->motion))))
+		return false;
+	motion_init(c->motion, conf);
+	return true;
+}
+
+/* A frame that passed the check, to motion (its pixels are the checker's). */
+static void motion_look(struct camera *c, struct jpeg_checker *jc, struct frame *f)
+{
+	struct motion_event ev;
+	const uint8_t *px;
+	int w, h;
+
+	if (!c->motion || !motion_due(c->motion, f->at_ms) || !(px = jpeg_checker_pixels(jc, &w, &h)))
+		return;
+	if (motion_feed(c->motion, px, w, h, f->at_ms, &ev)) {
+		c->motion_ev = ev;
+		c->motion_news = true;
+	}
+	if (c->motion->best_new) {
+		frame_unref(c->motion_best);
+		c->motion_best = frame_ref(f);
+	}
+}
+
+void camera_motion_check(struct camera *c, struct jpeg_checker *jc, uint64_t now)
+{
+	if (c->motion && c->pending && motion_due(c->motion, now))
+		camera_check(c, jc);
 }
 
 void camera_check(struct camera *c, struct jpeg_checker *jc)
@@ -83,6 +118,7 @@ void camera_check(struct camera *c, struct jpeg_checker *jc)
 		c->thumb_len = thumb_len;
 	}
 	c->stats->frames++;
+	motion_look(c, jc, f);
 }
 
 bool camera_offer(struct camera *c, struct jpeg_checker *jc, const uint8_t *jpeg, size_t len, uint64_t now)
@@ -427,6 +463,14 @@ static void pull_start(struct camera *c, uint64_t now, bool *availability)
 void camera_tick(struct camera *c, struct jpeg_checker *jc, uint64_t now, bool *new_frame, bool *availability)
 {
 	*new_frame = *availability = false;
+	if (c->motion) {
+		struct motion_event ev;
+
+		if (motion_tick(c->motion, now, &ev)) {
+			c->motion_ev = ev;
+			c->motion_news = true;
+		}
+	}
 	if (reassembly_expire(&c->ra, now))
 		c->stats->incomplete++;
 	for (int i = c->n_clients - 1; i >= 0; i--)
@@ -449,13 +493,13 @@ void camera_tick(struct camera *c, struct jpeg_checker *jc, uint64_t now, bool *
 
 uint64_t camera_next_ms(const struct camera *c, uint64_t now)
 {
-	uint64_t t = UINT64_MAX;
+	uint64_t t = UINT64_MAX, m = c->motion ? motion_next_ms(c->motion, now) : UINT64_MAX;
 
-	if (c->http)
-		return httpcam_next_ms(c->http, now);
-	if (c->pull)
+	if (c->http) {
+		t = httpcam_next_ms(c->http, now);
+	} else if (c->pull) {
 		t = c->pull_state == PULL_WAIT ? c->pull_next : c->pull_deadline;
-	if (t == UINT64_MAX)
-		return UINT64_MAX;
-	return t > now ? t - now : 0;
+		t = t == UINT64_MAX ? t : t > now ? t - now : 0;
+	}
+	return m < t ? m : t;
 }

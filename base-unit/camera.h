@@ -9,6 +9,7 @@
 
 #include "frames.h"
 #include "httpcam.h"
+#include "motion.h"
 
 #include <poll.h>
 #include <stdbool.h>
@@ -64,6 +65,11 @@ struct camera {
 	uint64_t pull_next, pull_deadline, pull_backoff;
 	bool pull_ok;			/* the last pull succeeded: the camera is online */
 	bool pull_warned;		/* a failure was logged at warning level */
+
+	struct motion *motion;		/* motion in its frames, or NULL */
+	struct frame *motion_best;	/* the best frame of the current or last event */
+	bool motion_news;		/* motion_ev started or ended since the caller looked */
+	struct motion_event motion_ev;
 };
 
 struct camera *camera_new(struct camera_stats *stats);
@@ -77,6 +83,11 @@ bool camera_fragment(struct camera *c, const struct ic_fragment *f, uint64_t now
 /* Checks the waiting frame: a sound one becomes the latest (with its
  * thumbnail), a damaged one is counted and dropped. */
 void camera_check(struct camera *c, struct jpeg_checker *jc);
+/* Motion in this camera's frames (a copy of conf); false when out of memory. */
+bool camera_motion_setup(struct camera *c, const struct motion_conf *conf);
+/* With motion, the waiting intercom frame is checked when motion would look
+ * at it (a frame is checked only when something needs it). */
+void camera_motion_check(struct camera *c, struct jpeg_checker *jc, uint64_t now);
 /* A whole JPEG from any source: checked, then stored as the latest. */
 bool camera_offer(struct camera *c, struct jpeg_checker *jc, const uint8_t *jpeg, size_t len, uint64_t now);
 

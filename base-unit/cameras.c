@@ -30,9 +30,11 @@ int cameras_init(struct base *b)
 		struct device *d = device_table_find(&b->table, dc->id);
 		int ret;
 
-		if (!dc->pull && !dc->camera_port[0])
+		const struct motion_conf *mc = base_config_motion(&b->cfg, dc->id);
+
+		if (!dc->pull && !dc->camera_port[0] && !mc)
 			continue;
-		if (!d || !cameras_of(b, d))
+		if (!d || !cameras_of(b, d) || (mc && !camera_motion_setup(d->cam, mc)))
 			return -ENOMEM;
 		if (dc->pull_http) {
 			const struct http_cam_conf *hc = base_config_http(&b->cfg, dc->id);
@@ -70,6 +72,54 @@ void cameras_free(struct base *b)
 	b->n_cams = 0;
 }
 
+/* Motion that started or ended: P/<camera>/motion (retained), the event on
+ * P/<camera>/event, and at its end the best frame on P/<camera>/event_frame. */
+static void publish_motion(struct base *b, struct device *d)
+{
+	struct camera *c = d->cam;
+	const struct motion_event *ev = &c->motion_ev;
+	char topic[DEVICE_ID_MAX + 16], json[256], start[32], end[32];
+	uint64_t now = now_ms(), wall = wall_ms();
+	int n;
+
+	if (!c->motion_news || !mqtt_connected(b->mqtt))
+		return;
+	c->motion_news = false;
+	snprintf(topic, sizeof(topic), "%s/" T_MOTION, d->peer.id);
+	mqtt_publish_qos(b->mqtt, topic, ev->started ? "ON" : "OFF", ev->started ? 2 : 3, 1, true);
+	iso8601(start, wall - (now - ev->start_ms));
+	if (ev->started) {
+		n = snprintf(json, sizeof(json), "{\"event\":\"start\",\"id\":%llu,\"start\":\"%s\",\"score\":%.1f}",
+			     (unsigned long long)ev->id, start, ev->peak);
+	} else {
+		iso8601(end, wall - (now - ev->end_ms));
+		n = snprintf(json, sizeof(json),
+			     "{\"event\":\"end\",\"id\":%llu,\"start\":\"%s\",\"end\":\"%s\",\"seconds\":%.1f,\"peak\":%.1f}",
+			     (unsigned long long)ev->id, start, end, (double)(ev->end_ms - ev->start_ms) / 1000.0, ev->peak);
+	}
+	snprintf(topic, sizeof(topic), "%s/" T_EVENT, d->peer.id);
+	mqtt_publish_qos(b->mqtt, topic, json, (size_t)n, 1, false);
+	if (ev->ended && c->motion_best) {
+		snprintf(topic, sizeof(topic), "%s/" T_EVENT_FRAME, d->peer.id);
+		mqtt_publish_qos(b->mqtt, topic, c->motion_best->data, c->motion_best->len, 1, true);
+	}
+}
+
+void cameras_mqtt_up(struct base *b)
+{
+	char topic[DEVICE_ID_MAX + 16];
+
+	for (int i = 0; i < b->n_cams; i++) {
+		struct device *d = b->cams[i];
+
+		if (!d->cam->motion)
+			continue;
+		snprintf(topic, sizeof(topic), "%s/" T_MOTION, d->peer.id);
+		mqtt_publish_qos(b->mqtt, topic, d->cam->motion->on ? "ON" : "OFF", d->cam->motion->on ? 2 : 3, 1, true);
+		publish_motion(b, d);	/* an event that waited for the broker */
+	}
+}
+
 /* The newest frame at the camera's rate; its thumbnail retained beside it,
  * so a dashboard that arrives later has a picture at once. */
 static void publish_frame(struct base *b, struct device *d, uint64_t now)
@@ -91,8 +141,11 @@ void cameras_fragment(struct base *b, struct device *d, const struct ic_fragment
 {
 	uint64_t now = now_ms();
 
-	if (camera_fragment(d->cam, f, now))
+	if (camera_fragment(d->cam, f, now)) {
+		camera_motion_check(d->cam, b->jc, now);
 		publish_frame(b, d, now);
+		publish_motion(b, d);
+	}
 }
 
 static void camera_timers(struct base *b, struct device *d, uint64_t now)
@@ -104,6 +157,7 @@ static void camera_timers(struct base *b, struct device *d, uint64_t now)
 		presence_pulled(b, d, d->cam->pull_ok);
 	if (new_frame)
 		publish_frame(b, d, now);
+	publish_motion(b, d);
 }
 
 void cameras_tick(struct base *b, uint64_t now)
@@ -164,6 +218,7 @@ void cameras_handle(struct base *b, const struct pollfd *p, int n)
 			presence_pulled(b, d, d->cam->pull_ok);
 		if (new_frame)
 			publish_frame(b, d, now);
+		publish_motion(b, d);
 		k += mine;
 	}
 }

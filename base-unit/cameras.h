@@ -19,6 +19,8 @@ struct camera *cameras_of(struct base *b, struct device *d);
 void cameras_fragment(struct base *b, struct device *d, const struct ic_fragment *f);
 /* Once a second: timers, and frames that waited for the rate limit. */
 void cameras_tick(struct base *b, uint64_t now);
+/* After a (re)connection to the broker: each motion camera's state again. */
+void cameras_mqtt_up(struct base *b);
 /* Timers that are due now (reassembly, slow clients, pulls). */
 void cameras_timers(struct base *b, uint64_t now);
 uint64_t cameras_next_due(const struct base *b, uint64_t now);	/* monotonic ms, or UINT64_MAX */

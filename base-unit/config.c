@@ -44,6 +44,9 @@ void base_config_free(struct base_config *c)
 	free(c->http);
 	c->http = NULL;
 	c->n_http = 0;
+	free(c->motion);
+	c->motion = NULL;
+	c->n_motion = 0;
 	c->n_devices = c->cap_devices = 0;
 }
 
@@ -95,6 +98,68 @@ static bool add_http(struct base_config *c, const struct conf_line *l, char *err
 	c->http = p;
 	c->http[c->n_http++] = h;
 	return true;
+}
+
+/* motion ID [sensitivity 1..100] [area PERCENT] [off_delay SECONDS]
+ * [interval MS] [ignore X,Y,W,H]... (a region in percent of the picture) */
+static bool add_motion(struct base_config *c, const struct conf_line *l, char *err, size_t errlen)
+{
+	struct motion_cam_conf mc = { .line = l->line };
+	void *p;
+
+	if (!conf_want_args(l, 1, CONF_MAX_ARGS - 1, "ID [sensitivity N] [area PERCENT] [off_delay S] [interval MS] [ignore X,Y,W,H]",
+			    err, errlen))
+		return false;
+	if (!ic_id_valid(l->argv[1], strlen(l->argv[1]))) {
+		snprintf(err, errlen, "'motion' expects a camera's id, got '%s'", l->argv[1]);
+		return false;
+	}
+	snprintf(mc.id, sizeof(mc.id), "%s", l->argv[1]);
+	motion_conf_default(&mc.m);
+	for (int i = 2; i < l->argc; i += 2) {
+		const char *k = l->argv[i], *v = i + 1 < l->argc ? l->argv[i + 1] : NULL;
+		char *end = NULL;
+		double d = v ? strtod(v, &end) : 0;
+		bool num = v && end != v && !*end;
+
+		if (!strcmp(k, "sensitivity") && num && d >= 1 && d <= 100 && d == (int)d) {
+			mc.m.sensitivity = (int)d;
+		} else if (!strcmp(k, "area") && num && d > 0 && d <= 100) {
+			mc.m.area = d;
+		} else if (!strcmp(k, "off_delay") && num && d >= 0 && d <= 3600) {
+			mc.m.off_delay_ms = (int)(d * 1000);
+		} else if (!strcmp(k, "interval") && num && d >= 20 && d <= 60000) {
+			mc.m.interval_ms = (int)d;
+		} else if (!strcmp(k, "ignore") && v && mc.m.n_ignore < MOTION_IGNORE &&
+			   sscanf(v, "%lf,%lf,%lf,%lf", &mc.m.ignore[mc.m.n_ignore].x, &mc.m.ignore[mc.m.n_ignore].y,
+				  &mc.m.ignore[mc.m.n_ignore].w, &mc.m.ignore[mc.m.n_ignore].h) == 4) {
+			mc.m.n_ignore++;
+		} else {
+			snprintf(err, errlen, "'motion %s': expected sensitivity 1..100, area 0..100 (percent), "
+				 "off_delay 0..3600 (s), interval 20..60000 (ms) or ignore X,Y,W,H (at most %d), got '%s%s%s'",
+				 mc.id, MOTION_IGNORE, k, v ? " " : "", v ? v : "");
+			return false;
+		}
+	}
+	if (base_config_motion(c, mc.id)) {
+		snprintf(err, errlen, "'motion %s' is given twice", mc.id);
+		return false;
+	}
+	if (!(p = realloc(c->motion, (size_t)(c->n_motion + 1) * sizeof(*c->motion)))) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	c->motion = p;
+	c->motion[c->n_motion++] = mc;
+	return true;
+}
+
+const struct motion_conf *base_config_motion(const struct base_config *c, const char *id)
+{
+	for (int i = 0; i < c->n_motion; i++)
+		if (!strcmp(c->motion[i].id, id))
+			return &c->motion[i].m;
+	return NULL;
 }
 
 const struct http_cam_conf *base_config_http(const struct base_config *c, const char *id)
@@ -180,6 +245,8 @@ bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 
 	if (!strcmp(k, "device") || !strcmp(k, "pull_camera"))
 		return add_device(c, l, err, errlen);
+	if (!strcmp(k, "motion"))
+		return add_motion(c, l, err, errlen);
 	if (!strcmp(k, "camera_port")) {
 		void *p;
 		if (!conf_want_args(l, 2, 2, "ID HOST:PORT", err, errlen))
@@ -281,6 +348,12 @@ bool base_config_finish(struct base_config *c, const char *path)
 			memcpy(d->camera_port, c->ports[i].addr, sizeof(d->camera_port));
 		}
 	}
+	for (int i = 0; i < c->n_motion; i++)
+		if (!base_config_device(c, c->motion[i].id)) {
+			conf_error("%s:%d: 'motion' names '%s', which no 'device' or 'pull_camera' line defines\n", path,
+				   c->motion[i].line, c->motion[i].id);
+			ok = false;
+		}
 	if (c->n_devices == 0)
 		log_warn("%s: no 'device' lines: no device can connect", path);
 	return ok;

@@ -7,6 +7,7 @@
 #define BASE_CONFIG_H
 
 #include "conf.h"
+#include "motion.h"
 #include "mqttconf.h"
 #include "intercom.h"
 #include "util.h"
@@ -57,6 +58,8 @@ struct base_config {
 	/* HTTP pull cameras: kept apart so a device line stays small */
 	struct http_cam_conf { char id[IC_ID_MAX + 1]; char url[512]; char auth_file[256]; char cafile[256]; } *http;
 	int n_http;
+	struct motion_cam_conf { char id[IC_ID_MAX + 1]; struct motion_conf m; int line; } *motion;	/* motion lines */
+	int n_motion;
 };
 
 void base_config_init(struct base_config *c);
@@ -68,6 +71,8 @@ bool base_config_finish(struct base_config *c, const char *path);
 void base_config_sort(struct device_conf *d, int n);
 /* The device line of id in a finished configuration, or NULL. */
 const struct device_conf *base_config_device(const struct base_config *c, const char *id);
+/* The motion line of camera id, or NULL. */
+const struct motion_conf *base_config_motion(const struct base_config *c, const char *id);
 /* The HTTP part of pull camera id, or NULL. */
 const struct http_cam_conf *base_config_http(const struct base_config *c, const char *id);
 /* conf_load + finish. */

@@ -143,6 +143,15 @@ static void each_config(struct mqtt *q, const struct base_config *c, const struc
 		cJSON_AddStringToObject(o, "topic", buf);
 		send_config(q, c, "camera", node, "camera", o, remove);
 	}
+	if (base_config_motion(c, d->peer.id)) {
+		cJSON *o = base_object(c, d, node, "motion", "motion");
+		topic_build(buf, sizeof(buf), c->prefix, d->peer.id, T_MOTION);
+		cJSON_AddStringToObject(o, "state_topic", buf);
+		cJSON_AddStringToObject(o, "payload_on", "ON");
+		cJSON_AddStringToObject(o, "payload_off", "OFF");
+		cJSON_AddStringToObject(o, "device_class", "motion");
+		send_config(q, c, "binary_sensor", node, "motion", o, remove);
+	}
 }
 
 void discovery_publish(struct mqtt *q, const struct base_config *c, const struct device *d)

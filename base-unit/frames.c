@@ -122,6 +122,7 @@ struct jpeg_checker {
 	tjhandle dec, enc;
 	uint8_t *pixels;
 	size_t pixels_cap;
+	int pw, ph;			/* the last sound frame's, or 0 */
 };
 
 struct jpeg_checker *jpeg_checker_new(void)
@@ -151,6 +152,13 @@ void jpeg_checker_free(struct jpeg_checker *c)
 	free(c);
 }
 
+const uint8_t *jpeg_checker_pixels(const struct jpeg_checker *c, int *width, int *height)
+{
+	*width = c->pw;
+	*height = c->ph;
+	return c->pw ? c->pixels : NULL;
+}
+
 bool jpeg_check(struct jpeg_checker *c, const uint8_t *jpeg, size_t len, uint32_t *width, uint32_t *height,
 		uint8_t **thumb, size_t *thumb_len)
 {
@@ -162,6 +170,7 @@ bool jpeg_check(struct jpeg_checker *c, const uint8_t *jpeg, size_t len, uint32_
 
 	*thumb = NULL;
 	*thumb_len = 0;
+	c->pw = c->ph = 0;
 	if (len < 4 || len > IC_FRAME_MAX || jpeg[0] != 0xff || jpeg[1] != 0xd8)
 		return false;
 	if (tjDecompressHeader3(c->dec, jpeg, (unsigned long)len, &w, &h, &subsamp, &colorspace) != 0)
@@ -190,6 +199,8 @@ bool jpeg_check(struct jpeg_checker *c, const uint8_t *jpeg, size_t len, uint32_
 		return false;
 	*width = (uint32_t)w;
 	*height = (uint32_t)h;
+	c->pw = sw;
+	c->ph = sh;
 	if (tjCompress2(c->enc, c->pixels, sw, 0, sh, TJPF_RGB, &out, &out_len, TJSAMP_420, 75, TJFLAG_FASTDCT) == 0) {
 		*thumb = malloc(out_len);
 		if (*thumb) {

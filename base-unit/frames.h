@@ -70,5 +70,8 @@ void jpeg_checker_free(struct jpeg_checker *c);
  * libjpeg-turbo reports, warnings included. *thumb is the caller's (free()). */
 bool jpeg_check(struct jpeg_checker *c, const uint8_t *jpeg, size_t len, uint32_t *width, uint32_t *height,
 		uint8_t **thumb, size_t *thumb_len);
+/* The last sound frame's decoded pixels (RGB, scaled as for the thumbnail):
+ * valid until the next check. NULL after a check that failed. */
+const uint8_t *jpeg_checker_pixels(const struct jpeg_checker *c, int *width, int *height);
 
 #endif

@@ -28,6 +28,9 @@
 #define T_RESULT       "result"
 #define T_CAMERA       "camera"
 #define T_THUMBNAIL    "thumbnail"
+#define T_MOTION       "motion"		/* ON or OFF, retained */
+#define T_EVENT        "event"		/* a motion event's start and end, JSON */
+#define T_EVENT_FRAME  "event_frame"	/* the best frame of the last motion event, retained */
 
 /* the base unit's own topics: P/bridge/<suffix> */
 #define T_BRIDGE        "bridge"

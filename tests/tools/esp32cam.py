@@ -11,13 +11,15 @@ CameraWebServer example, esp_http_server), byte for byte where it matters:
                              delimiter, the part's headers, the JPEG), X-Framerate
 
   esp32cam.py PORT STREAM_PORT MODE FPS JPEG... [--digest USER:PASSWORD]
-      [--tls CERT KEY]
+      [--tls CERT KEY] [--once] [--log FILE]
 
 MODE: normal; stall (one frame, then silence); lie (every third part's
 Content-Length 1000 bytes too long); huge (a part that claims and sends
 100 MB; /capture sends 100 MB); midframe (every connection closed half way
 through its first frame). With --digest every request needs HTTP Digest
-(MD5, qop=auth) as user:password; with --tls both ports speak HTTPS."""
+(MD5, qop=auth) as user:password; with --tls both ports speak HTTPS. With
+--once a stream plays the JPEGs once and then repeats the last; --log FILE
+gets "INDEX UNIX_TIME" for every part sent."""
 import hashlib
 import os
 import socket
@@ -29,7 +31,14 @@ import time
 
 BOUNDARY = "123456789000000000000987654321"
 args = sys.argv[1:]
-digest = tls = None
+digest = tls = log = None
+once = "--once" in args
+if once:
+    args.remove("--once")
+if "--log" in args:
+    i = args.index("--log")
+    log = open(args[i + 1], "a", buffering=1)
+    del args[i:i + 2]
 if "--digest" in args:
     i = args.index("--digest")
     digest = args[i + 1].split(":", 1)
@@ -125,7 +134,7 @@ class Handler(socketserver.BaseRequestHandler):
                   b"\r\nTransfer-Encoding: chunked\r\nAccess-Control-Allow-Origin: *\r\nX-Framerate: 60\r\n\r\n")
         i = 0
         while True:
-            jpg = frames[i % len(frames)]
+            jpg = frames[min(i, len(frames) - 1) if once else i % len(frames)]
             length = len(jpg)
             if mode == "lie" and i % 3 == 2:
                 length += 1000
@@ -143,6 +152,8 @@ class Handler(socketserver.BaseRequestHandler):
                 return
             else:
                 self.chunk(jpg)
+            if log:
+                log.write("%d %.6f\n" % (i, time.time()))
             i += 1
             if mode == "stall" and i == 1:
                 time.sleep(3600)
