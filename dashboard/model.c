@@ -32,6 +32,7 @@ void model_free(struct model *m)
 		struct dev *d = m->devs[i];
 		cJSON_Delete(d->info);
 		cJSON_Delete(d->state);
+		cJSON_Delete(d->last_event);
 		for (int h = 0; h < d->n_hist; h++)
 			free(d->hist[h].p);
 		jpeg_unref(d->frame);
@@ -87,6 +88,7 @@ struct dev *model_get(struct model *m, const char *id)
 	if (!(d = calloc(1, sizeof(*d))))
 		return NULL;
 	snprintf(d->id, sizeof(d->id), "%s", id);
+	d->motion = -1;
 	id_index_add(&m->index, d->id, m->n);
 	m->devs[m->n++] = d;
 	return d;
@@ -133,6 +135,14 @@ cJSON *model_dev_json(const struct model *m, const struct dev *d, bool with_hist
 	}
 	cJSON_AddItemToObject(o, "state", d->state ? cJSON_Duplicate(d->state, true) : cJSON_CreateObject());
 	cJSON_AddBoolToObject(o, "camera", (kind && !strcmp(kind, "camera")) || d->frame || d->thumb);
+	if (d->motion < 0)
+		cJSON_AddNullToObject(o, "motion");	/* no motion detection for it */
+	else
+		cJSON_AddBoolToObject(o, "motion", d->motion == 1);
+	if (d->motion_since[0])
+		cJSON_AddStringToObject(o, "motion_since", d->motion_since);
+	if (d->last_event)
+		cJSON_AddItemToObject(o, "last_event", cJSON_Duplicate(d->last_event, true));
 	if (with_history) {
 		cJSON *h = cJSON_AddObjectToObject(o, "history");
 		for (int i = 0; i < d->n_hist; i++) {
@@ -246,6 +256,21 @@ void model_set_state(struct model *m, struct dev *d, cJSON *state)
 	model_changed(m);
 }
 
+void model_set_motion(struct model *m, struct dev *d, bool on)
+{
+	if (d->motion == (int)on)
+		return;
+	d->motion = on;
+	iso8601(d->motion_since, wall_ms());
+	model_changed(m);
+}
+
+void model_set_event(struct model *m, struct dev *d, cJSON *event)
+{
+	cJSON_Delete(d->last_event);
+	d->last_event = event;
+	model_changed(m);
+}
 
 bool model_set_frame(struct model *m, struct dev *d, struct jpeg *f, const char seen[32])
 {

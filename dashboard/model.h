@@ -54,6 +54,9 @@ struct dev {
 	struct jpeg *frame, *thumb;
 	uint64_t frame_gen, thumb_gen;
 	char frame_seen[32];		/* when the newest frame came (cameras publish no state) */
+	int motion;			/* P/<id>/motion: 1 ON, 0 OFF, -1 never said */
+	char motion_since[32];		/* when it last changed, as this dashboard saw it */
+	cJSON *last_event;		/* the newest of P/<id>/event, or NULL */
 };
 
 struct model {
@@ -82,6 +85,9 @@ void model_set_state(struct model *m, struct dev *d, cJSON *state);
  * most once a second). */
 bool model_set_frame(struct model *m, struct dev *d, struct jpeg *f, const char seen[32]);
 void model_set_thumbnail(struct model *m, struct dev *d, struct jpeg *f);
+/* P/<id>/motion and P/<id>/event; the event is taken (NULL: not an event). */
+void model_set_motion(struct model *m, struct dev *d, bool on);
+void model_set_event(struct model *m, struct dev *d, cJSON *event);
 void model_count(const struct model *m, int *listed, int *online);
 
 /* One device as /api/devices/<id> shows it (the caller's to cJSON_Delete). */

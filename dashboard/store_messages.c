@@ -122,6 +122,27 @@ static void on_device(struct store *s, const char *topic, struct dev *d, const c
 		store_event_push(s, "availability", ev);
 	} else if (!strcmp(what, T_CAMERA) || !strcmp(what, T_THUMBNAIL)) {
 		on_frame(s, d, what[0] == 'c', payload, len);
+	} else if (!strcmp(what, T_MOTION)) {
+		bool on = len == 2 && !memcmp(payload, "ON", 2);
+
+		if (!on && !(len == 3 && !memcmp(payload, "OFF", 3)))
+			return;
+		model_set_motion(&s->model, d, on);
+		ev = store_id_object(d->id);
+		cJSON_AddBoolToObject(ev, "motion", on);
+		cJSON_AddStringToObject(ev, "since", d->motion_since);
+		store_event_push(s, "motion", ev);
+	} else if (!strcmp(what, T_EVENT)) {
+		json = cJSON_ParseWithLength(payload, len);
+		if (!cJSON_IsObject(json) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(json, "event"))) {
+			log_warn("mqtt: %s is not a motion event; ignored", topic);
+			cJSON_Delete(json);
+			return;
+		}
+		ev = store_id_object(d->id);
+		cJSON_AddItemToObject(ev, "event", cJSON_Duplicate(json, true));
+		model_set_event(&s->model, d, json);
+		store_event_push(s, "motion_event", ev);
 	}
 }
 

@@ -28,6 +28,13 @@ function ago(iso) {
   return `seen ${Math.round(s / 86400)} days ago`;
 }
 
+// A camera with motion detection: moving now, or when it last did.
+function motionText(dev) {
+  if (dev.motion === true) return 'motion now';
+  const t = dev.last_event?.end || dev.last_event?.start;
+  return t ? `last motion ${ago(t).replace('seen ', '')}` : 'no motion seen';
+}
+
 function fmtAge(ms) {
   return ms < 1000 ? `${Math.round(ms)} ms` : ms < 90000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60000)} min`;
 }
@@ -320,7 +327,8 @@ function buildCard(dev) {
     const snap = el('a', { href: `/api/devices/${encodeURIComponent(dev.id)}/snapshot.jpg`, download: `${dev.id}.jpg` },
       el('button', { type: 'button', tabindex: '-1' }, 'Snapshot'));
     card.cam = view.img;
-    root.append(view.img, el('div', { class: 'camrow' }, open, snap, age));
+    card.motion = el('span', { class: 'motion', hidden: '' });
+    root.append(view.img, el('div', { class: 'camrow' }, open, snap, age, card.motion));
   }
   if (throttle && steering) {
     root.classList.add('wide');
@@ -343,6 +351,11 @@ function updateCard(card, dev) {
   card.root.classList.toggle('unreachable', !reach);
   for (const input of card.inputs.values()) input.disabled = !online;
   card.seen.textContent = ago(dev.last_seen);
+  if (card.motion) {
+    card.motion.hidden = dev.motion === null || dev.motion === undefined;
+    card.motion.textContent = motionText(dev);
+    card.motion.classList.toggle('on', dev.motion === true);
+  }
   for (const [name, v] of card.values) {
     const x = dev.state?.[name];
     v.value.textContent = fmt(x);
@@ -424,6 +437,14 @@ const handlers = {
     const card = cards.get(d.id);
     if (card) card.dev = { ...card.dev, last_seen: d.last_seen };
   },
+  motion: d => {
+    const card = cards.get(d.id);
+    if (card) updateCard(card, { ...card.dev, motion: d.motion, motion_since: d.since });
+  },
+  motion_event: d => {
+    const card = cards.get(d.id);
+    if (card) updateCard(card, { ...card.dev, last_event: d.event });
+  },
   bridge: d => { linkState.bridge = d.online; renderLink(); },
   broker: d => { linkState.broker = d.connected; renderLink(); },
 };
@@ -472,4 +493,10 @@ if (leader) {
   bus.postMessage({ type: 'want-snapshot' });
 }
 
-setInterval(() => { for (const card of cards.values()) if (card.dev) card.seen.textContent = ago(card.dev.last_seen); }, 1000);
+setInterval(() => {
+  for (const card of cards.values()) {
+    if (!card.dev) continue;
+    card.seen.textContent = ago(card.dev.last_seen);
+    if (card.motion && !card.motion.hidden) card.motion.textContent = motionText(card.dev);
+  }
+}, 1000);

@@ -114,6 +114,23 @@ try {
     await page.setViewportSize({ width: 1280, height: 1000 });
   }
   check('the camera card has a snapshot button', (await card('cellar-cam').locator('a[href$="snapshot.jpg"]').count()) === 1);
+  {
+    // motion, as a base unit with a 'motion' line publishes it
+    const pub = (topic, msg, flags = '') => execSync(`${process.env.MQTT_PUB} ${flags} -t ${process.env.PREFIX}/${topic} -m '${msg}'`);
+    const m = card('cellar-cam').locator('.motion');
+    check('a camera without motion detection shows nothing about it', await m.isHidden());
+    pub('cellar-cam/motion', 'ON', '-r');
+    check('motion shows on the camera\'s card', await within(3000, async () =>
+      (await m.textContent()) === 'motion now' && await m.evaluate(e => e.classList.contains('on'))));
+    const t = Date.now();
+    pub('cellar-cam/event', JSON.stringify({ event: 'end', id: 1, start: new Date(t - 5000).toISOString(),
+      end: new Date(t).toISOString(), seconds: 5, peak: 3.2 }));
+    pub('cellar-cam/motion', 'OFF', '-r');
+    check('... and when it stops, when it last moved', await within(3000, async () =>
+      /^last motion \d+ s ago$/.test(await m.textContent()) && !await m.evaluate(e => e.classList.contains('on'))),
+      await m.textContent());
+    execSync(`${process.env.MQTT_PUB} -r -n -t ${process.env.PREFIX}/cellar-cam/motion`);
+  }
 
   // Markup in a device's name is text.
   const title = await card('cellar-thermo').locator('h2').textContent();

@@ -37,6 +37,8 @@ export DEMO_DASH_URL=$DASHBOARD_URL KILL_DEMO_DASH="pkill -KILL -f '[d]ashboard 
 export MQTT_READ="mosquitto_sub -h localhost -p $MQTT_PORT --cafile $MQTT_CAFILE -u $MQTT_USER -P $MQTT_PASS -t $PREFIX/rc-car -C 1 -W 2"
 # the last checks kill the demo's base unit
 export KILL_BASE="pkill -KILL -f '[b]ase-unit -c $DEMO_DIR/base-unit.conf'"
+# publishing as the base unit does (motion on a camera)
+export MQTT_PUB="mosquitto_pub -h localhost -p $MQTT_PORT --cafile $MQTT_CAFILE -u base -P $(cat "$DEMO_DIR/broker/base.password") -q 1" PREFIX
 node "$ROOT/tests/browser/dashboard.mjs" "http://localhost:$PORT/" "$DASHBOARD_USER" "$DASHBOARD_PASS" "$OUT" "$DASHBOARD_TOKEN" \
 	> "$T/browser.log" 2>&1
 while read -r verdict what; do

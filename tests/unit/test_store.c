@@ -123,6 +123,21 @@ static void test_store_messages(void)
 	CHECK(text && !strstr(text, "OFF"));
 	free(text);
 	CHECK(store_events_wait(s, &seq, 10, &len, &stopped) == NULL && !stopped);	/* nothing new */
+	/* motion: no detection said yet is null; ON and OFF and events are taken, anything else not */
+	text = store_device_json(s, "lamp", &len);
+	CHECK(text && strstr(text, "\"motion\":null") && !strstr(text, "last_event"));
+	free(text);
+	store_on_message(s, "home/cellar/lamp/motion", "ON", 2);
+	store_on_message(s, "home/cellar/lamp/event", "{\"event\":\"start\",\"id\":1}", 24);
+	store_on_message(s, "home/cellar/lamp/event", "[1]", 3);
+	store_on_message(s, "home/cellar/lamp/motion", "MAYBE", 5);
+	text = store_device_json(s, "lamp", &len);
+	CHECK(text && strstr(text, "\"motion\":true") && strstr(text, "\"last_event\":{\"event\":\"start\",\"id\":1}"));
+	free(text);
+	text = store_events_wait(s, &seq, 0, &len, &stopped);
+	CHECK(text && strstr(text, "event: motion\ndata: {\"id\":\"lamp\",\"motion\":true,") &&
+	      strstr(text, "event: motion_event\n") && !strstr(text, "[1]"));
+	free(text);
 	store_count(s, DASH_SETS, 2);
 	store_on_message(s, "home/cellar/bridge/metrics", "{\"datagrams\":5,\"devices\":1,\"results\":{\"ok\":3}}", 47);
 	text = store_metrics_text(s, &len);
