@@ -1,4 +1,5 @@
 #include "camera.h"
+#include "camera_int.h"
 #include "log.h"
 #include "util.h"
 
@@ -31,14 +32,6 @@ static void client_close(struct camera *c, int i)
 	c->clients[i] = c->clients[--c->n_clients];
 }
 
-static void pull_close(struct camera *c)
-{
-	if (c->pull_fd >= 0)
-		close(c->pull_fd);
-	c->pull_fd = -1;
-	c->pull_len = 0;
-}
-
 void camera_free(struct camera *c)
 {
 	if (!c)
@@ -48,9 +41,7 @@ void camera_free(struct camera *c)
 	for (int f = 0; f < 2; f++)
 		if (c->listen_fd[f] >= 0)
 			close(c->listen_fd[f]);
-	pull_close(c);
-	free(c->pull_buf);
-	httpcam_free(c->http);
+	camera_pull_free(c);
 	free(c->motion);
 	frame_unref(c->motion_best);
 	frame_unref(c->latest);
@@ -181,7 +172,7 @@ bool camera_fragment(struct camera *c, const struct ic_fragment *f, uint64_t now
 	return false;
 }
 
-static int tcp_socket(int family)
+int camera_tcp_socket(int family)
 {
 	return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 }
@@ -198,7 +189,7 @@ int camera_listen(struct camera *c, const char *addr)
 	for (int f = 0; f < 2; f++) {
 		if (ss[f].ss_family == AF_UNSPEC)
 			continue;
-		fd = tcp_socket(ss[f].ss_family);
+		fd = camera_tcp_socket(ss[f].ss_family);
 		if (fd < 0)
 			return -errno;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -208,20 +199,6 @@ int camera_listen(struct camera *c, const char *addr)
 		}
 		c->listen_fd[f] = fd;
 	}
-	return 0;
-}
-
-int camera_pull_setup(struct camera *c, const char *addr, int interval_ms)
-{
-	c->n_pull_addrs = addr_parse_all(c->pull_addrs, c->pull_addr_lens, 4, addr, false);
-	if (c->n_pull_addrs <= 0)
-		return -EINVAL;
-	snprintf(c->pull_text, sizeof(c->pull_text), "%s", addr);
-	c->pull = true;
-	c->pull_interval_ms = interval_ms;
-	c->pull_backoff = 1000;
-	c->pull_state = PULL_WAIT;
-	c->pull_next = 0;
 	return 0;
 }
 
@@ -236,12 +213,7 @@ int camera_pollfds(struct camera *c, struct pollfd *p, int max)
 			p[n++] = (struct pollfd){ .fd = c->listen_fd[f], .events = POLLIN };
 	for (int i = 0; i < c->n_clients && n < max; i++)
 		p[n++] = (struct pollfd){ .fd = c->clients[i].fd, .events = POLLOUT };
-	if (c->pull_fd >= 0 && n < max)
-		p[n++] = (struct pollfd){ .fd = c->pull_fd,
-					  .events = c->pull_state == PULL_CONNECTING ? POLLOUT : POLLIN };
-	if (c->http)
-		n += httpcam_pollfds(c->http, p + n, max - n);
-	return n;
+	return n + camera_pull_pollfds(c, p + n, max - n);
 }
 
 static void accept_clients(struct camera *c, struct jpeg_checker *jc, int lfd, uint64_t now)
@@ -275,138 +247,16 @@ static bool client_write(struct tcp_client *t)
 	return true;
 }
 
-/* A pull that failed: counted, said once at warning level, offline. */
-static void pull_down(struct camera *c, const char *why, bool *availability)
-{
-	c->stats->pulls_failed++;
-	if (c->pull_ok) {
-		log_warn("pull camera %s: %s; it is offline", c->pull_text, why);
-		c->pull_ok = false;
-		*availability = true;
-	} else if (!c->pull_warned) {
-		/* say once why a camera never came up; then retry quietly */
-		log_warn("pull camera %s: %s; retrying with backoff", c->pull_text, why);
-	} else {
-		log_debug("pull camera %s: %s", c->pull_text, why);
-	}
-	c->pull_warned = true;
-}
-
-static void pull_up(struct camera *c, bool *availability)
-{
-	if (!c->pull_ok) {
-		log_info("pull camera %s online", c->pull_text);
-		c->pull_ok = true;
-		*availability = true;
-	}
-}
-
-static void pull_failed(struct camera *c, uint64_t now, const char *why, bool *availability)
-{
-	pull_close(c);
-	pull_down(c, why, availability);
-	c->pull_state = PULL_WAIT;
-	c->pull_next = now + c->pull_backoff;
-	c->pull_backoff = c->pull_backoff * 2 > PULL_BACKOFF_MAX_MS ? PULL_BACKOFF_MAX_MS : c->pull_backoff * 2;
-}
-
-static void pull_read(struct camera *c, struct jpeg_checker *jc, uint64_t now, bool *new_frame, bool *availability)
-{
-	for (;;) {
-		ssize_t n;
-
-		if (c->pull_len == IC_FRAME_MAX) {
-			/* the bound: a camera that sends more is not sending one frame */
-			c->stats->too_big++;
-			pull_failed(c, now, "sent more than a frame may hold", availability);
-			return;
-		}
-		n = recv(c->pull_fd, c->pull_buf + c->pull_len, IC_FRAME_MAX - c->pull_len, MSG_DONTWAIT);
-		if (n > 0) {
-			c->pull_len += (size_t)n;
-			continue;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n < 0) {
-			pull_failed(c, now, strerror(errno), availability);
-			return;
-		}
-		break;	/* closed: that is one frame */
-	}
-	if (!camera_offer(c, jc, c->pull_buf, c->pull_len, now)) {
-		pull_failed(c, now, "sent a frame that is not a sound JPEG", availability);
-		return;
-	}
-	pull_close(c);
-	*new_frame = true;
-	pull_up(c, availability);
-	c->pull_backoff = 1000;
-	c->pull_state = PULL_WAIT;
-	c->pull_next = now + (uint64_t)c->pull_interval_ms;
-}
-
-static void pull_connect_failed(struct camera *c, uint64_t now, const char *why, bool *availability);
-static void pull_start(struct camera *c, uint64_t now, bool *availability);
-
-bool camera_http_setup(struct camera *c, const char *url, int interval_ms, const char *auth_file, const char *cafile,
-		       char *err, size_t errlen)
-{
-	if (!(c->http = httpcam_new(url, interval_ms, auth_file, cafile, err, errlen)))
-		return false;
-	snprintf(c->pull_text, sizeof(c->pull_text), "%s", url);
-	c->pull = true;
-	return true;
-}
-
-/* What an HTTP camera's request brought: a frame checked and stored, or a failure. */
-static void http_event(struct camera *c, struct jpeg_checker *jc, const struct httpcam_event *ev, uint64_t now,
-		       bool *new_frame, bool *availability)
-{
-	if (ev->frame) {
-		if (camera_offer(c, jc, ev->frame, ev->len, now)) {
-			*new_frame = true;
-			pull_up(c, availability);
-		} else {
-			httpcam_refused(c->http, now);
-			pull_down(c, "sent a frame that is not a sound JPEG", availability);
-		}
-	}
-	if (ev->failed)
-		pull_down(c, ev->failed, availability);
-	c->stats->too_big += ev->counted.too_big;
-	c->stats->corrupt += ev->counted.bad;
-	c->stats->skipped += ev->counted.skipped;
-}
-
 void camera_handle(struct camera *c, struct jpeg_checker *jc, const struct pollfd *p, int n, uint64_t now,
 		   bool *new_frame, bool *availability)
 {
 	*new_frame = *availability = false;
-	if (c->http) {
-		struct httpcam_event ev;
-
-		httpcam_handle(c->http, p, n, now, &ev);
-		http_event(c, jc, &ev, now, new_frame, availability);
-	}
+	camera_pull_handle(c, jc, p, n, now, new_frame, availability);
 	for (int k = 0; k < n; k++) {
 		if (!p[k].revents)
 			continue;
 		if (p[k].fd == c->listen_fd[0] || p[k].fd == c->listen_fd[1]) {
 			accept_clients(c, jc, p[k].fd, now);
-		} else if (p[k].fd == c->pull_fd) {
-			if (c->pull_state == PULL_CONNECTING) {
-				int err = 0;
-				socklen_t l = sizeof(err);
-				getsockopt(c->pull_fd, SOL_SOCKET, SO_ERROR, &err, &l);
-				if (err) {
-					pull_connect_failed(c, now, strerror(err), availability);
-					continue;
-				}
-				c->pull_state = PULL_READING;
-			} else {
-				pull_read(c, jc, now, new_frame, availability);
-			}
 		} else {
 			for (int i = 0; i < c->n_clients; i++)
 				if (c->clients[i].fd == p[k].fd) {
@@ -416,48 +266,6 @@ void camera_handle(struct camera *c, struct jpeg_checker *jc, const struct pollf
 				}
 		}
 	}
-}
-
-/* The connection to one address failed before a byte came: the next
- * address at once, if the name has another; else a failure as any other. */
-static void pull_connect_failed(struct camera *c, uint64_t now, const char *why, bool *availability)
-{
-	if (c->pull_cur + 1 < c->n_pull_addrs) {
-		char text[INET6_ADDRSTRLEN + 8];
-
-		addr_format(text, sizeof(text), (struct sockaddr *)&c->pull_addrs[c->pull_cur]);
-		log_debug("pull camera %s: %s: %s; trying its next address", c->pull_text, text, why);
-		pull_close(c);
-		c->pull_cur++;
-		pull_start(c, now, availability);
-		return;
-	}
-	c->pull_cur = 0;
-	pull_failed(c, now, why, availability);
-}
-
-static void pull_start(struct camera *c, uint64_t now, bool *availability)
-{
-	const struct sockaddr_storage *to = &c->pull_addrs[c->pull_cur];
-	int fd = tcp_socket(to->ss_family);
-
-	if (fd < 0) {
-		pull_failed(c, now, strerror(errno), availability);
-		return;
-	}
-	if (!c->pull_buf && !(c->pull_buf = malloc(IC_FRAME_MAX))) {
-		close(fd);
-		return;
-	}
-	c->pull_fd = fd;
-	c->pull_len = 0;
-	c->pull_deadline = now + PULL_TIMEOUT_MS;
-	if (connect(fd, (const struct sockaddr *)to, c->pull_addr_lens[c->pull_cur]) == 0)
-		c->pull_state = PULL_READING;
-	else if (errno == EINPROGRESS)
-		c->pull_state = PULL_CONNECTING;
-	else
-		pull_connect_failed(c, now, strerror(errno), availability);
 }
 
 void camera_tick(struct camera *c, struct jpeg_checker *jc, uint64_t now, bool *new_frame, bool *availability)
@@ -476,30 +284,12 @@ void camera_tick(struct camera *c, struct jpeg_checker *jc, uint64_t now, bool *
 	for (int i = c->n_clients - 1; i >= 0; i--)
 		if (now >= c->clients[i].deadline)
 			client_close(c, i);
-	if (c->http) {
-		struct httpcam_event ev;
-
-		httpcam_tick(c->http, now, &ev);
-		http_event(c, jc, &ev, now, new_frame, availability);
-		return;
-	}
-	if (!c->pull)
-		return;
-	if (c->pull_state == PULL_WAIT && now >= c->pull_next)
-		pull_start(c, now, availability);
-	else if (c->pull_state != PULL_WAIT && now >= c->pull_deadline)
-		pull_failed(c, now, "no whole frame within the time bound", availability);
+	camera_pull_tick(c, jc, now, new_frame, availability);
 }
 
 uint64_t camera_next_ms(const struct camera *c, uint64_t now)
 {
-	uint64_t t = UINT64_MAX, m = c->motion ? motion_next_ms(c->motion, now) : UINT64_MAX;
+	uint64_t t = camera_pull_next_ms(c, now), m = c->motion ? motion_next_ms(c->motion, now) : UINT64_MAX;
 
-	if (c->http) {
-		t = httpcam_next_ms(c->http, now);
-	} else if (c->pull) {
-		t = c->pull_state == PULL_WAIT ? c->pull_next : c->pull_deadline;
-		t = t == UINT64_MAX ? t : t > now ? t - now : 0;
-	}
 	return m < t ? m : t;
 }

@@ -79,7 +79,7 @@ static void test_boundaries(void)
 
 static void test_esp32(void)
 {
-	const char *frames[] = { "\xff\xd8one\xff\xd9", "\xff\xd8second frame\xff\xd9", "\xff\xd8" "3\xff\xd9" };
+	const char *frames[] = { "\xff\xd8one\xff\xd9", "\xff\xd8second frame\xff\xd9", "\xff\xd8\x33\xff\xd9" };
 	char s[1024];
 	int len = esp32_stream(s, sizeof(s), frames, 3);
 	/* the next delimiter ends the last part in time; nothing waits for it */
