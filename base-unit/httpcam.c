@@ -169,6 +169,7 @@ struct httpcam *httpcam_new(const char *url, int interval_ms, const char *auth_f
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 1L);
 	return h;
 }
 
@@ -180,8 +181,9 @@ static void stop_request(struct httpcam *h)
 		h->easy = NULL;
 	}
 	multipart_free(&h->mp);
-	h->n_socks = 0;
 	h->curl_due = UINT64_MAX;
+	/* the sockets stay as curl says: a connection it keeps for the next
+	 * request is watched too (a camera that keeps it alive) */
 }
 
 void httpcam_free(struct httpcam *h)

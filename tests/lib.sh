@@ -186,6 +186,17 @@ mqtt_password_file $BROKER/dashboard.password
 CONF
 }
 
+# test_jpeg OUT W H I QUALITY: a JPEG (libjpeg-turbo's cjpeg) of a gradient that differs with I
+test_jpeg() {
+	$PY -c 'import sys
+w, h, i = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+out = bytearray(b"P6\n%d %d\n255\n" % (w, h))
+for y in range(h):
+    for x in range(w):
+        out += bytes(((x * i * 3) % 256, y % 256, (i * 70) % 256))
+sys.stdout.buffer.write(out)' "$2" "$3" "$4" | cjpeg -quality "$5" > "$1"
+}
+
 # test_broker [setup-broker options]: a broker of the project's broker-conf,
 # started for this test: on a free loopback port, or on 8883 inside $MQTT_NS
 # (free by construction: the namespace is the test's own). Sets BROKER,

@@ -7,15 +7,7 @@ source "$(dirname "$0")/../lib.sh"
 test_broker
 
 # Three JPEGs made with libjpeg-turbo's cjpeg, and a damaged one (a good one cut in half).
-for i in 1 2 3; do
-	$PY -c 'import sys
-w, h, i = 320, 240, int(sys.argv[1])
-out = bytearray(b"P6\n%d %d\n255\n" % (w, h))
-for y in range(h):
-    for x in range(w):
-        out += bytes(((x * i * 3) % 256, y % 256, (i * 70) % 256))
-sys.stdout.buffer.write(out)' "$i" | cjpeg -quality 80 > "$T/good$i.jpg"
-done
+for i in 1 2 3; do test_jpeg "$T/good$i.jpg" 320 240 "$i" 80; done
 head -c $(( $(stat -c %s "$T/good2.jpg") / 2 )) "$T/good2.jpg" > "$T/damaged.jpg"
 md5() { md5sum "$1" | cut -d' ' -f1; }
 GOOD="$(md5 "$T/good1.jpg") $(md5 "$T/good2.jpg") $(md5 "$T/good3.jpg")"

@@ -11,15 +11,7 @@
 source "$(dirname "$0")/../lib.sh"
 
 test_broker
-for i in 1 2 3; do
-	$PY -c 'import sys
-w, h, i = 160, 120, int(sys.argv[1])
-out = bytearray(b"P6\n%d %d\n255\n" % (w, h))
-for y in range(h):
-    for x in range(w):
-        out += bytes(((x * i * 5) % 256, (y * i) % 256, (i * 80) % 256))
-sys.stdout.buffer.write(out)' "$i" | cjpeg -quality 75 > "$T/f$i.jpg"
-done
+for i in 1 2 3; do test_jpeg "$T/f$i.jpg" 160 120 "$i" 75; done
 md5() { md5sum "$1" | cut -d' ' -f1; }
 GOOD="$(md5 "$T/f1.jpg") $(md5 "$T/f2.jpg") $(md5 "$T/f3.jpg")"
 
@@ -31,7 +23,7 @@ cam() {
 	eval "wait_until 10 tcp_listening \$P_$name"
 	eval "wait_until 10 tcp_listening \$S_$name"
 }
-cam plain normal
+cam plain normal --log "$T/plain.log"
 cam secret normal --digest admin:s3cret
 cam tls normal --tls "$BROKER/server.crt" "$BROKER/server.key"
 cam stall stall
@@ -100,6 +92,8 @@ echo "# the ESP32-CAM's /capture and :81/stream"
 check "the snapshot camera comes online" wait_until 10 online snap
 frames snap 4
 check "its snapshots arrive byte for byte ($(good_frames snap) of 4)" test "$(good_frames snap)" -eq 4
+n=$(grep -c '^capture ' "$T/plain.log"); conns=$(grep '^capture ' "$T/plain.log" | sort -u | wc -l)
+check "over a kept connection, as the ESP32-CAM's HTTP/1.1 allows ($n snapshots, $conns connection)" test "$n" -ge 4 -a "$conns" -lt "$n"
 check "the stream comes online" wait_until 10 online stream
 frames stream 9
 check "its parts arrive byte for byte ($(good_frames stream) of 9)" test "$(good_frames stream)" -eq 9

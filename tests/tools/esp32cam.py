@@ -19,7 +19,8 @@ Content-Length 1000 bytes too long); huge (a part that claims and sends
 through its first frame). With --digest every request needs HTTP Digest
 (MD5, qop=auth) as user:password; with --tls both ports speak HTTPS. With
 --once a stream plays the JPEGs once and then repeats the last; --log FILE
-gets "INDEX UNIX_TIME" for every part sent."""
+gets "INDEX UNIX_TIME" for every part sent, and "capture CLIENT_PORT" for
+every snapshot."""
 import hashlib
 import os
 import socket
@@ -88,12 +89,20 @@ class Handler(socketserver.BaseRequestHandler):
             pass
 
     def serve(self):
-        head = b""
+        # HTTP/1.1 keeps the connection: esp_http_server answers request
+        # after request on it (a stream, once started, is the last)
+        rest = b""
+        while self.one(rest) is not None:
+            rest = self.rest
+
+    def one(self, head):
         while b"\r\n\r\n" not in head:
             d = self.request.recv(4096)
             if not d:
-                return
+                return None
             head += d
+        head, self.rest = head.split(b"\r\n\r\n", 1)
+        head += b"\r\n\r\n"
         text = head.decode("latin-1")
         path = text.split(" ")[1] if " " in text else "/"
         if not authorised(text):
@@ -101,14 +110,14 @@ class Handler(socketserver.BaseRequestHandler):
             self.send(("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm=\"%s\", qop=\"auth\", "
                        "nonce=\"%s\", algorithm=MD5\r\nContent-Length: %d\r\n\r\n" % (REALM, NONCE, len(body))).encode()
                       + body)
-            return
+            return True
         local = self.request.getsockname()[1]
         if local == port and path == "/capture":
-            self.capture()
-        elif local == stream_port and path == "/stream":
-            self.stream()
-        else:
-            self.send(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+            return self.capture()
+        if local == stream_port and path == "/stream":
+            return self.stream()
+        self.send(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+        return True
 
     def capture(self):
         n = counter[0]
@@ -120,14 +129,17 @@ class Handler(socketserver.BaseRequestHandler):
             block = b"\xff" * 65536
             for _ in range(size // len(block)):
                 self.send(block)
-            return
+            return None
         self.send(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n"
                   b"Content-Disposition: inline; filename=capture.jpg\r\nAccess-Control-Allow-Origin: *\r\n"
                   b"X-Timestamp: %d.%06d\r\n\r\n" % (len(jpg), n, n))
         if mode == "midframe":
             self.send(jpg[:len(jpg) // 2])
-            return
+            return None
         self.send(jpg)
+        if log:
+            log.write("capture %d\n" % self.request.getpeername()[1])	# the client's port: a kept connection repeats
+        return True
 
     def stream(self):
         self.send(b"HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=" + BOUNDARY.encode() +

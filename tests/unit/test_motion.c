@@ -50,15 +50,21 @@ static int feed_n(int frames, int offset_step, int noise, int moving, int *start
 	return m.on;
 }
 
+/* A fresh detector, its noise seeded. */
+static void start(unsigned seed, const struct motion_conf *c)
+{
+	srand(seed);
+	t = 1000;
+	motion_init(&m, c);
+}
+
 static void test_not_motion(void)
 {
 	struct motion_conf c;
 	int s = 0, e = 0;
 
 	motion_conf_default(&c);
-	srand(3);
-	t = 1000;
-	motion_init(&m, &c);
+	start(3, &c);
 	feed_n(100, 0, 6, 0, &s, &e);		/* noise of +-6 on every pixel */
 	CHECK_EQ(s, 0);
 	feed_n(100, 1, 3, 0, &s, &e);		/* a slow dawn: +100 over 20 s */
@@ -84,9 +90,7 @@ static void test_moving(void)
 
 	motion_conf_default(&c);
 	c.off_delay_ms = 2000;
-	srand(4);
-	t = 1000;
-	motion_init(&m, &c);
+	start(4, &c);
 	feed_n(10, 0, 3, 0, &s, &e);
 	CHECK(!m.on && s == 0);
 	moved = t;
@@ -116,9 +120,7 @@ static void test_gap_and_ignored(void)
 	int s = 0, e = 0;
 
 	motion_conf_default(&c);
-	srand(5);
-	t = 1000;
-	motion_init(&m, &c);
+	start(5, &c);
 	feed_n(5, 0, 3, 0, &s, &e);
 	t += 5000;				/* the camera was away, and comes back darker */
 	feed_n(5, -1, 3, 0, &s, &e);
