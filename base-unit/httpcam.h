@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #define HTTPCAM_SOCKETS 4
+#define HTTPCAM_MAX_BYTES_PER_S (16 << 20)	/* read no faster: a flood costs no more than a 1600x1200 stream at 60/s */
 
 struct httpcam;
 
