@@ -375,6 +375,11 @@ static void on_signal(int sig)
 	running = 0;
 }
 
+bool agent_stopping(void)
+{
+	return !running;
+}
+
 void agent_loop(struct agent *a, agent_work_fn work, void *ctx)
 {
 	struct sigaction sa = { .sa_handler = on_signal };

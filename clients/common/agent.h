@@ -69,6 +69,8 @@ int agent_start(struct agent *a, const struct agent_config *c, const struct ic_h
 		agent_ready_fn on_ready, agent_message_fn on_message, void *ctx);
 void agent_stop(struct agent *a);	/* says bye when in a session; closes the socket */
 bool agent_ready(const struct agent *a);
+/* SIGTERM or SIGINT came: the loop ends at its next turn. */
+bool agent_stopping(void);
 /* The base unit's Unix time in ms, as the WELCOME told it (half the hello's
  * round trip added); 0 before the first WELCOME. Commands expire in it. */
 uint64_t agent_base_time(const struct agent *a);

@@ -1,4 +1,5 @@
 #include "sensors.h"
+#include "agent.h"
 #include "log.h"
 #include "process.h"
 #include "util.h"
@@ -125,6 +126,12 @@ static bool sensor_failed(struct sensor *s, const char *why)
 {
 	unsigned long n = ++s->failing, p = 1;
 
+	/* Stopping: systemd's SIGTERM reaches a sensor's command too (its
+	 * cgroup), and a command cut short then is no fault of the sensor. */
+	if (agent_stopping()) {
+		log_debug("sensor %s: %s (stopping)", s->meta.name, why);
+		return false;
+	}
 	while (p < n && p <= ULONG_MAX / 10)
 		p *= 10;
 	if (p == n && n == 1)
