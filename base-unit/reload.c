@@ -14,6 +14,32 @@ static bool is_camera_conf(const struct device_conf *dc)
 }
 
 /* The keys the running base unit cannot take without a restart. */
+static bool same_motion(const struct motion_conf *a, const struct motion_conf *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (a->sensitivity != b->sensitivity || a->area != b->area || a->off_delay_ms != b->off_delay_ms ||
+	    a->interval_ms != b->interval_ms || a->n_ignore != b->n_ignore)
+		return false;
+	for (int i = 0; i < a->n_ignore; i++)
+		if (a->ignore[i].x != b->ignore[i].x || a->ignore[i].y != b->ignore[i].y ||
+		    a->ignore[i].w != b->ignore[i].w || a->ignore[i].h != b->ignore[i].h)
+			return false;
+	return true;
+}
+
+/* Whether any camera's motion line was added, removed or changed. */
+static bool motion_changed(const struct base_config *o, const struct base_config *n)
+{
+	for (int i = 0; i < o->n_motion; i++)
+		if (!same_motion(&o->motion[i].m, base_config_motion(n, o->motion[i].id)))
+			return true;
+	for (int i = 0; i < n->n_motion; i++)
+		if (!base_config_motion(o, n->motion[i].id))
+			return true;
+	return false;
+}
+
 static void say_restart_keys(const struct base_config *o, const struct base_config *n)
 {
 #define DIFF(cond, key) \
@@ -28,12 +54,10 @@ static void say_restart_keys(const struct base_config *o, const struct base_conf
 	DIFF(strcmp(o->homeassistant_prefix, n->homeassistant_prefix), "homeassistant_prefix");
 	DIFF(o->mqtt_qos != n->mqtt_qos, "mqtt_qos");
 	DIFF(memcmp(&o->mqtt, &n->mqtt, sizeof(o->mqtt)), "mqtt_*");
+	DIFF(motion_changed(o, n), "motion");
 #undef DIFF
 }
 
-/* The device lines as the running base unit will have them: the new file's,
- * except that a camera with a port or a pull camera (sockets and timers made
- * at start) stays as it was until the next restart. */
 /* An HTTP camera's URL and files, the same in both. */
 static bool same_http(const struct base_config *o, const struct base_config *n, const char *id)
 {
@@ -43,6 +67,9 @@ static bool same_http(const struct base_config *o, const struct base_config *n, 
 				 !strcmp(a->cafile, b->cafile);
 }
 
+/* The device lines as the running base unit will have them: the new file's,
+ * except that a camera with a port or a pull camera (sockets and timers made
+ * at start) stays as it was until the next restart. */
 static struct device_conf *merged_devices(const struct base_config *o, const struct base_config *n, int *count)
 {
 	struct device_conf *out = calloc((size_t)(o->n_devices + n->n_devices) + 1, sizeof(*out));

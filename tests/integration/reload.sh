@@ -84,5 +84,9 @@ sed "s/^listen .*/listen 127.0.0.1:$(free_port udp)/" "$T/good.conf" > "$T/base.
 kill -HUP "$PID_base"
 check "a new 'listen' waits for a restart, and says so" wait_until 5 grep -q \
 	"reload: 'listen' changed: it takes effect at the next restart" "$T/base.log"
+{ cat "$T/good.conf"; echo "motion cam-c"; } > "$T/base.conf"
+kill -HUP "$PID_base"
+check "a new 'motion' line waits for a restart, and says so" wait_until 5 grep -q \
+	"reload: 'motion' changed: it takes effect at the next restart" "$T/base.log"
 check "the base unit is still running" kill -0 "$PID_base"
 check "sessions a: 2 (the new key), c: 1" test "$(connected thermo-a)/$(connected cam-c)" = 2/1
