@@ -74,6 +74,14 @@ void cameras_free(struct base *b)
 
 /* Motion that started or ended: P/<camera>/motion (retained), the event on
  * P/<camera>/event, and at its end the best frame on P/<camera>/event_frame. */
+static void publish_motion_state(struct base *b, const struct device *d, bool on)
+{
+	char topic[DEVICE_ID_MAX + 16];
+
+	snprintf(topic, sizeof(topic), "%s/" T_MOTION, d->peer.id);
+	mqtt_publish_qos(b->mqtt, topic, on ? "ON" : "OFF", on ? 2 : 3, 1, true);
+}
+
 static void publish_motion(struct base *b, struct device *d)
 {
 	struct camera *c = d->cam;
@@ -85,8 +93,7 @@ static void publish_motion(struct base *b, struct device *d)
 	if (!c->motion_news || !mqtt_connected(b->mqtt))
 		return;
 	c->motion_news = false;
-	snprintf(topic, sizeof(topic), "%s/" T_MOTION, d->peer.id);
-	mqtt_publish_qos(b->mqtt, topic, ev->started ? "ON" : "OFF", ev->started ? 2 : 3, 1, true);
+	publish_motion_state(b, d, ev->started);
 	iso8601(start, wall - (now - ev->start_ms));
 	if (ev->started) {
 		n = snprintf(json, sizeof(json), "{\"event\":\"start\",\"id\":%llu,\"start\":\"%s\",\"score\":%.1f}",
@@ -107,15 +114,12 @@ static void publish_motion(struct base *b, struct device *d)
 
 void cameras_mqtt_up(struct base *b)
 {
-	char topic[DEVICE_ID_MAX + 16];
-
 	for (int i = 0; i < b->n_cams; i++) {
 		struct device *d = b->cams[i];
 
 		if (!d->cam->motion)
 			continue;
-		snprintf(topic, sizeof(topic), "%s/" T_MOTION, d->peer.id);
-		mqtt_publish_qos(b->mqtt, topic, d->cam->motion->on ? "ON" : "OFF", d->cam->motion->on ? 2 : 3, 1, true);
+		publish_motion_state(b, d, d->cam->motion->on);
 		publish_motion(b, d);	/* an event that waited for the broker */
 	}
 }

@@ -198,22 +198,26 @@ void httpcam_free(struct httpcam *h)
 	free(h);
 }
 
+/* The next request after the backoff, which doubles up to its bound. */
+static void back_off(struct httpcam *h, uint64_t now)
+{
+	h->next_start = now + h->backoff;
+	h->backoff = h->backoff * 2 > PULL_BACKOFF_MAX_MS ? PULL_BACKOFF_MAX_MS : h->backoff * 2;
+}
+
 static void failed(struct httpcam *h, const char *why, struct httpcam_event *ev)
 {
 	stop_request(h);
 	snprintf(h->why, sizeof(h->why), "%s", why);
 	ev->failed = h->why;
 	ev->frame = NULL;
-	h->next_start = h->now + h->backoff;
-	h->backoff = h->backoff * 2 > PULL_BACKOFF_MAX_MS ? PULL_BACKOFF_MAX_MS : h->backoff * 2;
+	back_off(h, h->now);
 }
 
 void httpcam_refused(struct httpcam *h, uint64_t now)
 {
-	if (!h->easy) {
-		h->next_start = now + h->backoff;
-		h->backoff = h->backoff * 2 > PULL_BACKOFF_MAX_MS ? PULL_BACKOFF_MAX_MS : h->backoff * 2;
-	}
+	if (!h->easy)
+		back_off(h, now);
 }
 
 static void start(struct httpcam *h, struct httpcam_event *ev)
@@ -352,9 +356,4 @@ uint64_t httpcam_next_ms(const struct httpcam *h, uint64_t now)
 	uint64_t t = h->easy ? (h->curl_due < h->frame_deadline ? h->curl_due : h->frame_deadline) : h->next_start;
 
 	return t > now ? t - now : 0;
-}
-
-const char *httpcam_url(const struct httpcam *h)
-{
-	return h->url;
 }

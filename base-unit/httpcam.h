@@ -49,6 +49,5 @@ uint64_t httpcam_next_ms(const struct httpcam *h, uint64_t now);	/* UINT64_MAX: 
 /* A frame the camera refused (not a sound JPEG): the next request waits for
  * the backoff, as after any failure. */
 void httpcam_refused(struct httpcam *h, uint64_t now);
-const char *httpcam_url(const struct httpcam *h);	/* without credentials */
 
 #endif
