@@ -102,7 +102,7 @@ $(BUILD)/camera-unit: $(call obj,$(CAM_SRC)) $(LIB_COM) $(LIB_IC)
 
 $(BUILD)/dashboard: $(call obj,$(DASH_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lmosquitto -lssl -lcrypto -lcjson $(CRYPTO_LIBS) $(COM_LIBS) -lpthread -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lmosquitto -lsqlite3 -lssl -lcrypto -lcjson $(CRYPTO_LIBS) $(COM_LIBS) -lpthread -lm $(LDLIBS)
 
 # The broker's plugin (broker-conf/clientid.c): loaded into Mosquitto, so
 # never built with the sanitizers, whose runtime Mosquitto does not have (the

@@ -130,8 +130,12 @@ static void publish_frame(struct base *b, struct device *d, uint64_t now)
 {
 	char topic[DEVICE_ID_MAX + 16];
 	const struct frame *f;
+	int interval = b->cfg.camera_interval_ms;
 
-	if (!mqtt_connected(b->mqtt) || !(f = camera_to_publish(d->cam, b->jc, now, b->cfg.camera_interval_ms)))
+	/* Faster while something moves, for whoever records it (the dashboard). */
+	if (d->cam->motion && d->cam->motion->on && b->cfg.camera_motion_interval_ms < interval)
+		interval = b->cfg.camera_motion_interval_ms;
+	if (!mqtt_connected(b->mqtt) || !(f = camera_to_publish(d->cam, b->jc, now, interval)))
 		return;
 	snprintf(topic, sizeof(topic), "%s/" T_CAMERA, d->peer.id);
 	mqtt_publish_qos(b->mqtt, topic, f->data, f->len, 0, false);

@@ -22,6 +22,7 @@ void base_config_init(struct base_config *c)
 	c->command_retry_ms = 100;
 	c->command_retry_max_ms = 200;
 	c->camera_interval_ms = 1000;
+	c->camera_motion_interval_ms = 500;
 	c->last_seen_interval = 30;
 	c->outage_buffer = 1000;
 	c->udp_linger_us = 500;
@@ -284,6 +285,7 @@ bool base_config_line(void *ctx, const struct conf_line *l, char *err, size_t er
 	INT_KEY("command_retry_ms", command_retry_ms, 10, 60000)
 	INT_KEY("command_retry_max_ms", command_retry_max_ms, 10, 60000)
 	INT_KEY("camera_interval_ms", camera_interval_ms, 0, 3600000)
+	INT_KEY("camera_motion_interval_ms", camera_motion_interval_ms, 0, 3600000)
 	INT_KEY("last_seen_interval", last_seen_interval, 0, 86400)
 	INT_KEY("outage_buffer", outage_buffer, 0, 1000000)
 	INT_KEY("udp_linger_us", udp_linger_us, 0, 100000)

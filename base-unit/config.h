@@ -40,6 +40,7 @@ struct base_config {
 	int command_retry_ms;		/* first retransmit; then doubling ... */
 	int command_retry_max_ms;	/* ... up to this, until the deadline */
 	int camera_interval_ms;		/* at most one P/<camera>/camera per this */
+	int camera_motion_interval_ms;	/* ... or per this while it sees motion, if shorter (recordings) */
 	int last_seen_interval;		/* s: a keepalive refreshes last_seen at most this often (0: never) */
 	int outage_buffer;		/* device states kept while the broker is away */
 	bool homeassistant;		/* publish Home Assistant MQTT discovery */

@@ -208,6 +208,7 @@ int base_reload(struct base *b, const char *path)
 	b->cfg.command_retry_ms = n.command_retry_ms;
 	b->cfg.command_retry_max_ms = n.command_retry_max_ms;
 	b->cfg.camera_interval_ms = n.camera_interval_ms;
+	b->cfg.camera_motion_interval_ms = n.camera_motion_interval_ms;
 	b->cfg.last_seen_interval = n.last_seen_interval;
 	b->cfg.udp_linger_us = n.udp_linger_us;
 	b->cfg.udp_linger_rate = n.udp_linger_rate;

@@ -1,6 +1,7 @@
 #include "broker.h"
 #include "log.h"
 #include "mqttlink.h"
+#include "recorder.h"
 
 #include <mosquitto.h>
 #include <pthread.h>
@@ -11,6 +12,7 @@
 struct broker {
 	const struct dash_config *c;
 	struct store *store;
+	struct recorder *rec;
 	struct mqtt_link *l;
 	pthread_t thread;
 	bool thread_started;
@@ -41,6 +43,7 @@ static void on_message(void *ctx, const char *topic, const void *payload, size_t
 	struct broker *b = ctx;
 
 	store_on_message(b->store, topic, payload, len);
+	recorder_on_message(b->rec, topic, payload, len);
 }
 
 /* The network thread: ours, not libmosquitto's, so that a crashed broker or a
@@ -54,7 +57,7 @@ static void *run(void *arg)
 	return NULL;
 }
 
-struct broker *broker_start(const struct dash_config *c, struct store *store)
+struct broker *broker_start(const struct dash_config *c, struct store *store, struct recorder *rec)
 {
 	struct broker *b = calloc(1, sizeof(*b));
 	char err[300];
@@ -63,6 +66,7 @@ struct broker *broker_start(const struct dash_config *c, struct store *store)
 		return NULL;
 	b->c = c;
 	b->store = store;
+	b->rec = rec;
 	struct mqtt_link_config lc = mqtt_conf_link(&c->mqtt, NULL);
 	if (!(b->l = mqtt_link_new(&lc, true, on_up, on_down, on_message, b, err, sizeof(err)))) {
 		log_err("mqtt: %s", err);

@@ -15,7 +15,9 @@
 
 struct broker;
 
-struct broker *broker_start(const struct dash_config *c, struct store *store);
+struct recorder;
+/* Every message goes to the store, and to rec (NULL: recordings are off). */
+struct broker *broker_start(const struct dash_config *c, struct store *store, struct recorder *rec);
 void broker_stop(struct broker *b);
 bool broker_up(struct broker *b);
 /* Why the broker is not connected, for /healthz and 503 answers. */

@@ -2,6 +2,7 @@
 #include "cmdline.h"
 #include "log.h"
 #include "parse.h"
+#include "recorder.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -200,6 +201,8 @@ static enum MHD_Result route(struct http *h, struct MHD_Connection *conn, struct
 	}
 	if (api_device_path(url, id, &rest))
 		return route_device(h, conn, r, get, id, rest);
+	if (!strncmp(url, "/api/recordings", 15) && (url[15] == '\0' || url[15] == '/'))
+		return route_recordings(h, conn, get, url + 15);
 	if (!get)
 		return send_error(h, conn, post ? MHD_HTTP_NOT_FOUND : MHD_HTTP_METHOD_NOT_ALLOWED, "not found");
 	if (!strcmp(url, "/api/devices")) {
@@ -211,7 +214,17 @@ static enum MHD_Result route(struct http *h, struct MHD_Connection *conn, struct
 		return start_stream(h, conn, NULL, false);
 	if (!strcmp(url, "/metrics")) {
 		size_t len = 0;
-		char *text = store_metrics_text(h->store, &len);
+		char *text = store_metrics_text(h->store, &len), *more, *both;
+		size_t more_len = 0;
+
+		if (text && h->rec && (more = recorder_metrics_text(h->rec, &more_len))) {
+			if ((both = realloc(text, len + more_len + 1))) {
+				memcpy(both + len, more, more_len + 1);
+				text = both;
+				len += more_len;
+			}
+			free(more);
+		}
 		return send_owned(h, conn, MHD_HTTP_OK, "text/plain; version=0.0.4", text, len);
 	}
 	if (!strncmp(url, "/api/", 5))
@@ -321,7 +334,7 @@ static void wake(void *ctx, enum store_wake what, const char *key)
 	}
 }
 
-struct http *http_start(const struct dash_config *c, struct store *store, struct broker *broker)
+struct http *http_start(const struct dash_config *c, struct store *store, struct broker *broker, struct recorder *rec)
 {
 	struct http *h = calloc(1, sizeof(*h));
 	struct sockaddr_storage ss[2];
@@ -337,6 +350,7 @@ struct http *http_start(const struct dash_config *c, struct store *store, struct
 	h->c = c;
 	h->store = store;
 	h->broker = broker;
+	h->rec = rec;
 	if (park_init(&h->park) < 0)
 		goto fail;
 	store_set_wake(store, wake, h);

@@ -14,7 +14,9 @@
 
 struct http;
 
-struct http *http_start(const struct dash_config *c, struct store *store, struct broker *broker);
+struct recorder;
+/* rec: NULL when recordings are off. */
+struct http *http_start(const struct dash_config *c, struct store *store, struct broker *broker, struct recorder *rec);
 /* Its logins and tokens (a reload changes them: auth_set_credentials). */
 struct auth *http_auth(struct http *h);
 void http_stop(struct http *h);

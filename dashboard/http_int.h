@@ -5,6 +5,7 @@
  *   http_set.c      POST /api/devices/<id>/set: publish, wait, answer
  *   http_stream.c   /api/events (SSE), stream.mjpeg and snapshot.jpg
  *   http_park.c     connections that wait, suspended instead of a thread each
+ *   http_recordings.c  /api/recordings: motion events, their frames and clips
  */
 #ifndef DASH_HTTP_INT_H
 #define DASH_HTTP_INT_H
@@ -65,6 +66,7 @@ struct http {
 	const struct dash_config *c;
 	struct store *store;
 	struct broker *broker;
+	struct recorder *rec;		/* NULL: recordings are off */
 	struct auth *auth;
 	struct MHD_Daemon *d[2];	/* IPv4 and IPv6 listeners (localhost has both) */
 	bool tls;
@@ -110,5 +112,7 @@ enum MHD_Result set_waiting(struct http *h, struct MHD_Connection *conn, struct 
 void set_abandon(struct http *h, struct req *r);
 enum MHD_Result start_stream(struct http *h, struct MHD_Connection *conn, const char *id, bool mjpeg);
 enum MHD_Result do_snapshot(struct http *h, struct MHD_Connection *conn, const char *id);
+/* /api/recordings, rest: what follows it ("", "/ID", "/ID/clip.mjpeg"...). */
+enum MHD_Result route_recordings(struct http *h, struct MHD_Connection *conn, bool get, const char *rest);
 
 #endif

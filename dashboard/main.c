@@ -7,6 +7,7 @@
 #include "cmdline.h"
 #include "settings.h"
 #include "http.h"
+#include "recorder.h"
 #include "log.h"
 #include "service.h"
 #include "store.h"
@@ -61,6 +62,10 @@ static void reload(const char *path, bool verbose, struct dash_config *c, struct
 	DIFF(c->max_connections != n.max_connections || c->max_connections_per_address != n.max_connections_per_address ||
 	     c->idle_timeout != n.idle_timeout, "max_connections/max_connections_per_address/idle_timeout");
 	DIFF(memcmp(&c->mqtt, &n.mqtt, sizeof(c->mqtt)), "mqtt_*");
+	DIFF(strcmp(c->recordings, n.recordings) || c->recordings_max_mb != n.recordings_max_mb ||
+	     c->recordings_max_days != n.recordings_max_days || c->recording_pre_s != n.recording_pre_s ||
+	     c->recording_post_s != n.recording_post_s || c->recording_max_s != n.recording_max_s,
+	     "recordings/recordings_max_*/recording_*");
 #undef DIFF
 	ended = auth_set_credentials(http_auth(http), &n);
 	store_set_names(store, c, &n);
@@ -78,6 +83,7 @@ static int run(const char *path, bool verbose)
 	struct store *store;
 	struct broker *broker = NULL;
 	struct http *http = NULL;
+	struct recorder *rec = NULL;
 	sigset_t mask, old;
 	int rc = 1;
 
@@ -98,12 +104,14 @@ static int run(const char *path, bool verbose)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, &old);
-	if (!(store = store_new(&c)) || !(broker = broker_start(&c, store)) ||
-	    !(http = http_start(&c, store, broker))) {
+	if (!(store = store_new(&c)) || (c.recordings[0] && !(rec = recorder_new(&c))) ||
+	    !(broker = broker_start(&c, store, rec)) || !(http = http_start(&c, store, broker, rec))) {
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		goto out;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rec)
+		recorder_on_change(rec, store_recording_changed, store);
 	rc = 0;
 	service_ready("serving %s", c.listen);
 	/* The watchdog vouches for the store: its lock is taken by every request
@@ -134,6 +142,7 @@ out:
 		store_stop(store);
 	http_stop(http);
 	broker_stop(broker);
+	recorder_free(rec);	/* after the broker: no message comes any more */
 	store_free(store);
 	return rc;
 }

@@ -47,6 +47,11 @@ void dash_config_init(struct dash_config *c)
 	c->max_connections_per_address = 32;
 	c->idle_timeout = 20;
 	c->log_level = LOG_INFO;
+	c->recordings_max_mb = 1024;
+	c->recordings_max_days = 30;
+	c->recording_pre_s = 5;
+	c->recording_post_s = 5;
+	c->recording_max_s = 600;
 	mqtt_conf_init(&c->mqtt, true);
 }
 
@@ -54,6 +59,7 @@ void dash_config_init(struct dash_config *c)
 static const struct { const char *key; size_t off, cap; } strings[] = {
 	{ "listen", STR(listen) },         { "static_dir", STR(static_dir) },
 	{ "tls_cert", STR(tls_cert) },     { "tls_key", STR(tls_key) },
+	{ "recordings", STR(recordings) },
 };
 #define INT(field) offsetof(struct dash_config, field)
 static const struct { const char *key; size_t off; long lo, hi; } ints[] = {
@@ -65,6 +71,11 @@ static const struct { const char *key; size_t off; long lo, hi; } ints[] = {
 	{ "max_connections", INT(max_connections), 4, 4096 },
 	{ "max_connections_per_address", INT(max_connections_per_address), 1, 4096 },
 	{ "idle_timeout", INT(idle_timeout), 2, 3600 },
+	{ "recordings_max_mb", INT(recordings_max_mb), 1, 1024 * 1024 },
+	{ "recordings_max_days", INT(recordings_max_days), 1, 3650 },
+	{ "recording_pre_s", INT(recording_pre_s), 0, 30 },
+	{ "recording_post_s", INT(recording_post_s), 0, 120 },
+	{ "recording_max_s", INT(recording_max_s), 10, 3600 },
 };
 
 static bool fits(const char *s, size_t cap, const struct conf_line *l, char *err, size_t errlen)

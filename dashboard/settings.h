@@ -44,6 +44,12 @@ struct dash_config {
 	int idle_timeout;		/* seconds a connection may send or read nothing */
 	int log_level;
 
+	char recordings[512];		/* the recordings database; empty: nothing is recorded */
+	int recordings_max_mb;		/* their total size, oldest deleted first */
+	int recordings_max_days;	/* their age */
+	int recording_pre_s, recording_post_s;	/* kept before the motion starts and after it ends */
+	int recording_max_s;		/* one clip at most; longer motion goes on in the next */
+
 	struct mqtt_conf mqtt;		/* the broker (clients/common/mqttconf.h) */
 
 	struct dash_user users[DASH_USERS_MAX];

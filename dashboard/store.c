@@ -374,3 +374,12 @@ char *store_result_wait(struct store *s, struct waiter *w, int timeout_ms)
 	free(w);
 	return result;
 }
+
+void store_recording_changed(void *store, const char *camera)
+{
+	struct store *s = store;
+
+	pthread_mutex_lock(&s->lock);
+	store_event_push(s, "recording", store_id_object(camera));
+	pthread_mutex_unlock(&s->lock);
+}

@@ -82,6 +82,10 @@ char *store_result_wait(struct store *s, struct waiter *w, int timeout_ms);
 enum store_wake { STORE_WAKE_EVENTS, STORE_WAKE_FRAME, STORE_WAKE_RESULT, STORE_WAKE_STOP };
 void store_set_wake(struct store *s, void (*wake)(void *ctx, enum store_wake what, const char *key), void *ctx);
 
+/* A recording started or ended (recorder_on_change): the streams hear
+ * "recording" with the camera's id, and the UI reads the list again. */
+void store_recording_changed(void *store, const char *camera);
+
 /* The HTTP side's counters, kept here so /metrics has them in one place. */
 void store_count(struct store *s, enum dash_counter c, int delta);
 

@@ -445,9 +445,109 @@ const handlers = {
     const card = cards.get(d.id);
     if (card) updateCard(card, { ...card.dev, last_event: d.event });
   },
+  recording: () => recordings.changed(),
   bridge: d => { linkState.bridge = d.online; renderLink(); },
   broker: d => { linkState.broker = d.connected; renderLink(); },
 };
+
+// Recordings (GET /api/recordings): what cameras showed while they saw
+// motion, newest first, a page at a time; the player paces the frames by
+// their recorded times and fetches each once (the server lets it be cached).
+const recordings = (() => {
+  const section = document.getElementById('recordings'), list = document.getElementById('rec-list');
+  const more = document.getElementById('rec-more'), camSel = document.getElementById('rec-camera');
+  const dlg = document.getElementById('player'), img = document.getElementById('play-img');
+  const pos = document.getElementById('play-pos'), toggle = document.getElementById('play-toggle');
+  const time = document.getElementById('play-time'), title = document.getElementById('play-title');
+  const download = document.getElementById('play-download'), del = document.getElementById('play-delete');
+  const PAGE = 24;
+  let oldest = 0, timer = null, reloadTimer = null, ev = null, frame = 0;
+  const cameras = new Set();
+  const frameUrl = (id, i) => `/api/recordings/${id}/frames/${i}.jpg`;
+  const when = iso => new Date(iso).toLocaleString();
+
+  function item(e) {
+    const name = cards.get(e.camera)?.dev?.name || e.camera;
+    const meta = el('span', { class: 'meta' }, el('b', null, name), el('br'), when(e.start), el('br'),
+      e.recording ? el('span', { class: 'live' }, 'recording') : `${e.seconds.toFixed(1)} s, ${e.frames} frames`);
+    const b = el('button', { type: 'button', 'data-recording': String(e.id), onclick: () => open(e.id) },
+      el('img', { src: `/api/recordings/${e.id}/thumb.jpg`, alt: `${name} at ${when(e.start)}`, loading: 'lazy' }), meta);
+    if (e.recording) b.disabled = true;
+    return el('li', null, b);
+  }
+
+  async function load(append) {
+    const q = new URLSearchParams({ limit: String(PAGE) });
+    if (camSel.value) q.set('camera', camSel.value);
+    if (append && oldest) q.set('before', String(oldest));
+    const res = await fetch(`/api/recordings?${q}`, { credentials: 'same-origin' });
+    if (res.status === 404) { section.hidden = true; return; }   // recordings are off
+    if (!res.ok) return;
+    const events = await res.json();
+    section.hidden = false;
+    if (!append) list.replaceChildren();
+    for (const e of events) {
+      list.append(item(e));
+      if (!cameras.has(e.camera)) { cameras.add(e.camera); camSel.append(el('option', { value: e.camera }, e.camera)); }
+    }
+    if (events.length) oldest = events[events.length - 1].id;
+    more.hidden = events.length < PAGE;
+    document.getElementById('rec-empty').hidden = list.children.length > 0;
+  }
+
+  function show(i) {
+    frame = Math.max(0, Math.min(i, ev.frame_ms.length - 1));
+    img.src = frameUrl(ev.id, frame);
+    pos.value = String(frame);
+    const t = ev.frame_ms[frame] / 1000, total = (ev.frame_ms[ev.frame_ms.length - 1] || 0) / 1000;
+    time.textContent = `${t.toFixed(1)} s of ${total.toFixed(1)} s`;
+    if (frame + 1 < ev.frame_ms.length) new Image().src = frameUrl(ev.id, frame + 1);   // the next, ahead
+  }
+  function stop() { clearTimeout(timer); timer = null; toggle.textContent = 'Play'; }
+  function play() {
+    if (!ev || !ev.frame_ms.length) return;
+    if (frame >= ev.frame_ms.length - 1) show(0);
+    toggle.textContent = 'Pause';
+    const step = () => {
+      if (frame >= ev.frame_ms.length - 1) { stop(); return; }
+      const wait = ev.frame_ms[frame + 1] - ev.frame_ms[frame];
+      timer = setTimeout(() => { show(frame + 1); step(); }, Math.max(0, Math.min(wait, 5000)));
+    };
+    step();
+  }
+  async function open(id) {
+    const res = await fetch(`/api/recordings/${id}`, { credentials: 'same-origin' });
+    if (!res.ok) return;
+    ev = await res.json();
+    title.textContent = `${cards.get(ev.camera)?.dev?.name || ev.camera}, ${when(ev.start)}`;
+    pos.max = String(Math.max(0, ev.frame_ms.length - 1));
+    download.href = `/api/recordings/${id}/clip.mjpeg`;
+    show(0);
+    if (!dlg.open) dlg.showModal();
+    play();
+  }
+
+  toggle.addEventListener('click', () => (timer ? stop() : play()));
+  pos.addEventListener('input', () => { stop(); show(Number(pos.value)); });
+  document.getElementById('play-close').addEventListener('click', () => dlg.close());
+  dlg.addEventListener('close', () => { stop(); img.removeAttribute('src'); ev = null; });
+  dlg.addEventListener('keydown', e => {
+    if (e.key === ' ') { e.preventDefault(); toggle.click(); }
+    else if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') { e.preventDefault(); stop(); show(frame + (e.key === 'ArrowRight' ? 1 : -1)); }
+  });
+  del.addEventListener('click', async () => {
+    if (!ev || !confirm('Delete this recording?')) return;
+    const res = await fetch(`/api/recordings/${ev.id}/delete`, { method: 'POST', credentials: 'same-origin' });
+    if (res.ok) { dlg.close(); load(false); }
+  });
+  more.addEventListener('click', () => load(true));
+  camSel.addEventListener('change', () => { oldest = 0; load(false); });
+  return {
+    load,
+    changed() { clearTimeout(reloadTimer); reloadTimer = setTimeout(() => { oldest = 0; load(false); }, 500); },
+  };
+})();
+recordings.load(false);
 
 // One event stream for all of this browser's tabs: a browser keeps at most
 // six connections to one host, and five tabs each holding a stream would

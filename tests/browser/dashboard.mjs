@@ -131,6 +131,30 @@ try {
       await m.textContent());
     execSync(`${process.env.MQTT_PUB} -r -n -t ${process.env.PREFIX}/cellar-cam/motion`);
   }
+  {
+    // the motion above was recorded: the camera's frames from ON to OFF and a second after
+    const rec = page.locator('#rec-list button[data-recording]').first();
+    check('the motion is listed under Recordings', await within(15000, async () =>
+      (await rec.count()) === 1 && !await rec.isDisabled()), await page.locator('#recordings').isHidden() ? 'section hidden' : '');
+    check('with a thumbnail', await within(5000, () =>
+      rec.locator('img').evaluate(i => i.complete && i.naturalWidth > 0)));
+    check('and the camera\'s name and length', /Cellar camera.*\d+\.\d s, \d+ frames/s.test(await rec.textContent()), await rec.textContent());
+    await rec.click();
+    const dlg = page.locator('dialog#player');
+    check('a click opens the player', await within(3000, () => dlg.evaluate(d => d.open)));
+    check('it shows the clip\'s frames', await within(3000, () =>
+      page.locator('#play-img').evaluate(i => /\/frames\/\d+\.jpg$/.test(i.src) && i.complete && i.naturalWidth > 0)));
+    const frames = Number(await page.locator('#play-pos').getAttribute('max')) + 1;
+    check('and plays them to the end', await within(15000, async () =>
+      Number(await page.locator('#play-pos').inputValue()) === frames - 1 &&
+      (await page.locator('#play-toggle').textContent()) === 'Play'), `${frames} frames`);
+    const href = await page.locator('#play-download').getAttribute('href');
+    const clip = await page.evaluate(async h => { const r = await fetch(h); return [r.status, r.headers.get('content-type'), (await r.text()).split('--intercomclip\r\n').length - 1]; }, href);
+    check('the download is the whole clip', clip[0] === 200 && clip[1].startsWith('multipart/x-mixed-replace') && clip[2] === frames,
+      JSON.stringify(clip));
+    await page.keyboard.press('Escape');
+    check('Escape closes the player', await within(2000, async () => !await dlg.evaluate(d => d.open)));
+  }
 
   // Markup in a device's name is text.
   const title = await card('cellar-thermo').locator('h2').textContent();

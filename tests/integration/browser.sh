@@ -25,8 +25,9 @@ source "$DEMO_DIR/demo.env"
 PORT=$(free_port tcp)
 sed -e "s/^listen .*/listen localhost:$PORT/" -e 's/^mqtt_client_id .*//' \
 	-e 's/^name cellar-thermo .*/name cellar-thermo "<img src=x onerror=alert(1)>"/' \
+	-e "s|^recordings .*|recordings $T/recordings.db|" -e 's/^recording_post_s .*//' \
 	"$DEMO_DIR/dashboard.conf" > "$T/dash.conf"
-echo "mqtt_client_id dashboard-browser-test" >> "$T/dash.conf"
+printf 'mqtt_client_id dashboard-browser-test\nrecording_post_s 1\n' >> "$T/dash.conf"
 start dash "$BIN/dashboard" -c "$T/dash.conf"
 check "the test's dashboard comes up" wait_until 10 tcp_listening "$PORT"
 wait_until 15 bash -c "curl -s -H 'Authorization: Bearer $DASHBOARD_TOKEN' http://localhost:$PORT/api/devices | grep -q '\"id\":\"rc-car-cam\",[^}]*\"online\":true'"
