@@ -48,7 +48,8 @@ CAM_SRC     := $(wildcard clients/camera-unit/*.c)
 DASH_SRC    := $(wildcard dashboard/*.c)
 UNIT_SRC    := $(wildcard tests/unit/*.c) base-unit/config.c base-unit/commands.c base-unit/frames.c base-unit/multipart.c base-unit/motion.c \
                clients/updatable-unit/controls.c clients/updatable-unit/gpio.c base-unit/outage.c \
-               dashboard/parse.c dashboard/auth.c dashboard/settings.c dashboard/store.c dashboard/store_messages.c dashboard/model.c dashboard/events.c dashboard/metrics.c
+               dashboard/parse.c dashboard/auth.c dashboard/settings.c dashboard/store.c dashboard/store_messages.c dashboard/model.c dashboard/events.c dashboard/metrics.c \
+               dashboard/recorder.c
 
 # The bridge tests: the base unit's own files but its loop, its MQTT session
 # and its UDP sockets, with tests/unit/bridge/stubs.c in their place.
@@ -140,7 +141,7 @@ $(BUILD)/obj/dashboard/settings.o: CFLAGS += -DDASHBOARD_STATIC_DIR='"$(abspath 
 
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcjson -lgpiod -lturbojpeg $(CRYPTO_LIBS) $(COM_LIBS) -lpthread -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcjson -lgpiod -lturbojpeg -lsqlite3 $(CRYPTO_LIBS) $(COM_LIBS) -lpthread -lm $(LDLIBS)
 
 $(BUILD)/bridge-tests: $(call obj,$(BRIDGE_TEST_SRC)) $(LIB_COM) $(LIB_IC)
 	@echo "  LD  $@"

@@ -9,4 +9,5 @@ extern const struct test_case dashboard_tests[];
 extern const struct test_case store_tests[];
 extern const struct test_case multipart_tests[];
 extern const struct test_case motion_tests[];
+extern const struct test_case recorder_tests[];
 #endif
