@@ -4,7 +4,7 @@
 # base unit's motion goes ON and OFF, publishing faster meanwhile; the
 # dashboard keeps a few seconds before and after, one event with its best
 # frame, lists it, serves its frames and the whole clip (which ffmpeg reads),
-# and keeps it across a restart and a crash. A still room records nothing.
+# and keeps it across its own restart, the base unit's and a crash. A still room records nothing.
 # A bound of 1 MB keeps the newest within it; a disk that fills (a 16 MB
 # tmpfs, by the recordings or by something else) is counted and logged and
 # stops nothing.
@@ -18,7 +18,16 @@ $PY "$ROOT/tests/tools/scenes.py" "$T/scenes"
 for i in 1 2 3 4 5 6; do test_jpeg "$T/busy/$i.jpg" 640 480 "$i" 95; done
 S_noise=$(free_port tcp); S_moving=$(free_port tcp); S_busy=$(free_port tcp)
 start esp_noise $PY "$ROOT/tests/tools/esp32cam.py" "$(free_port tcp)" "$S_noise" normal 10 "$T"/scenes/noise-*.jpg
+KEY_T=$("$BIN/base-unit" genkey)
+cat > "$T/thermo.conf" <<CONF
+id thermo
+key $KEY_T
+base 127.0.0.1:$UDP_PORT
+interval 0.5
+sensor temperature °C simulated 12.5 0.1 5 25
+CONF
 { base_conf "127.0.0.1:$UDP_PORT"; cat <<CONF
+device thermo $KEY_T
 camera_motion_interval_ms 200
 pull_camera moving http://127.0.0.1:$S_moving/stream 100
 motion moving off_delay 2
@@ -56,6 +65,7 @@ check "a database that cannot be made stops the start, saying why" bash -c \
 	"! timeout 10 '$BIN/dashboard' -c '$T/nodir.conf' > '$T/nodir.out' 2>&1 && grep -q 'recordings: cannot open .*nodir/rec.db' '$T/nodir.out'"
 
 start base "$BIN/base-unit" -c "$T/base.conf"
+start thermo "$BIN/read-unit" -c "$T/thermo.conf"
 start dash "$BIN/dashboard" -c "$T/main.conf"
 check "the dashboard listens" wait_until 10 tcp_listening "$P_MAIN"
 check "the recordings API needs a login" test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P_MAIN/api/recordings")" = 401
@@ -108,6 +118,11 @@ start dash "$BIN/dashboard" -c "$T/main.conf"
 wait_until 10 tcp_listening "$P_MAIN"
 check "after a restart the event and its clip are as they were" bash -c \
 	"[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:$P_MAIN/api/recordings/$ID/clip.mjpeg | md5sum)\" = '$md5' ]"
+stop base
+start base "$BIN/base-unit" -c "$T/base.conf"
+wait_until 10 bash -c "mosquitto_sub $(mqtt_args reader) -t intercom/bridge/state -C 1 -W 1 | grep -q online"
+check "after a base-unit restart too" bash -c \
+	"[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:$P_MAIN/api/recordings/$ID/clip.mjpeg | md5sum)\" = '$md5' ]"
 start esp_busy $PY "$ROOT/tests/tools/esp32cam.py" "$(free_port tcp)" "$S_busy" normal 10 "$T"/busy/*.jpg
 busy_recording() { api '/api/recordings?camera=busy' | json 'len(j) >= 1 and j[0]["recording"]'; }
 check "a camera that moves all along records" wait_until 20 busy_recording
@@ -157,6 +172,7 @@ if [ -n "$FULL" ]; then
 	check "frames that find no room are counted as failed writes" wait_until 20 failing
 	check "the dashboard still answers" test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P_FULL/healthz")" = 200
 	check "and lists what it has" bash -c "curl -s -H 'Authorization: Bearer $TOKEN' 'http://127.0.0.1:$P_FULL/api/recordings' | grep -q '\"camera\":\"busy\"'"
+	check "readings still flow" bash -c "mosquitto_sub $(mqtt_args reader) -t intercom/thermo -C 2 -W 5 | grep -c temperature | grep -q 2"
 	check "the base unit still publishes" bash -c "[ \$(mosquitto_sub $(mqtt_args reader) -t intercom/busy/camera -C 3 -W 5 | wc -c) -gt 0 ]"
 	rm -f "$FULL/filler"
 	before=$(m_full intercom_dashboard_recorded_frames_total)
