@@ -112,7 +112,9 @@ static const char recover[] =
 	" frames=(SELECT COUNT(*) FROM frames WHERE event=events.id),"
 	" bytes=(SELECT COALESCE(SUM(length(jpeg)),0) FROM frames WHERE event=events.id),"
 	" end_ms=COALESCE((SELECT MAX(t_ms) FROM frames WHERE event=events.id), clip_ms)"
-	" WHERE end_ms IS NULL;";
+	" WHERE end_ms IS NULL;"
+	"DELETE FROM events WHERE frames = 0 AND thumb IS NULL"
+	" AND NOT EXISTS (SELECT 1 FROM frames WHERE event = events.id);";
 
 static bool db_open(struct recorder *r)
 {
@@ -300,8 +302,13 @@ static void finish(struct recorder *r, struct cam *c, const char *why)
 	sqlite3_bind_int64(r->close_event, 4, c->event);
 	if (run(r->close_event) != SQLITE_DONE)
 		failed(r, "the end of an event");	/* the next start's recovery closes it */
-	log_info("recordings: %s: event %" PRId64 " ended (%s): %d frames, %" PRId64 " bytes", c->id, c->event, why,
-		 c->frames, c->bytes);
+	if (c->frames == 0) {	/* nothing came (a retained ON from a base unit that is gone): nothing to keep */
+		delete_event(r, r->db, r->del_frames, r->del_event, c->event, 0);
+		log_info("recordings: %s: event %" PRId64 " had no frames (%s): not kept", c->id, c->event, why);
+	} else {
+		log_info("recordings: %s: event %" PRId64 " ended (%s): %d frames, %" PRId64 " bytes", c->id, c->event,
+			 why, c->frames, c->bytes);
+	}
 	c->last_event = c->event;
 	c->last_end = now_ms();
 	c->event = 0;
@@ -385,17 +392,24 @@ static void start(struct recorder *r, struct cam *c, uint64_t t)
 	atomic_fetch_add(&r->events, 1);
 	atomic_fetch_add(&r->open_events, 1);
 	log_info("recordings: %s: event %" PRId64 " started", c->id, c->event);
-	sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
-	while (c->ring_n) {
-		struct item *it = c->ring[c->ring_head];
+	/* The pre-roll, taken out of the ring first: a write that ends this
+	 * clip (the size bound) starts the next one, which must find it empty. */
+	{
+		struct item *pre[PRE_MAX];
+		int n = c->ring_n;
 
-		if (c->event)
-			write_frame(r, c, it);
-		free(it);
-		c->ring_head = (c->ring_head + 1) % PRE_MAX;
-		c->ring_n--;
+		for (int i = 0; i < n; i++)
+			pre[i] = c->ring[(c->ring_head + i) % PRE_MAX];
+		c->ring_n = c->ring_head = 0;
+		sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
+		for (int i = 0; i < n; i++) {
+			if (c->event)
+				write_frame(r, c, pre[i]);
+			free(pre[i]);
+		}
+		if (sqlite3_get_autocommit(r->db) == 0)
+			sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
 	}
-	sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
 	changed(r, c->id);
 }
 

@@ -188,22 +188,46 @@ static void test_recorder(void)
 		CHECK(m && !strstr(m, "intercom_dashboard_recordings_deleted_total 0\n"));
 		free(m);
 	}
-	/* A frame over a quarter of the bound is not kept at all. */
+	/* A frame over a quarter of the bound is not kept at all, and an event
+	 * without frames is not kept either. */
 	pub(r, "intercom/cam3/motion", "ON", 2);
 	jpeg(r, "cam3", 300000, 'x');
 	pub(r, "intercom/cam3/motion", "OFF", 3);
-	CHECK((j = ended(r, "cam3", 0)) != NULL);
-	CHECK_EQ(num(cJSON_GetArrayItem(j, 0), "frames"), 0);
+	sleep_ms(1500);
+	j = list(r, "cam3");
+	CHECK_EQ(cJSON_GetArraySize(j), 0);
+	cJSON_Delete(j);
+	{
+		char *m = recorder_metrics_text(r, &len);
+		CHECK(m && strstr(m, "intercom_dashboard_recording_frames_dropped_total 1\n"));
+		free(m);
+	}
+
+	/* A pre-roll bigger than the bound: its clip ends on the way and the
+	 * next takes the rest (nothing written twice, nothing freed twice). */
+	for (int i = 0; i < 5; i++)
+		jpeg(r, "cam4", 250000, (unsigned char)('a' + i));
+	pub(r, "intercom/cam4/motion", "ON", 2);
+	pub(r, "intercom/cam4/motion", "OFF", 3);
+	sleep_ms(1500);
+	j = list(r, "cam4");
+	CHECK_EQ(cJSON_GetArraySize(j), 1);	/* the second clip; the first was deleted for it */
+	CHECK_EQ(num(cJSON_GetArrayItem(j, 0), "frames"), 1);
+	int id4 = num(cJSON_GetArrayItem(j, 0), "id");
+	cJSON_Delete(j);
+	j = list(r, NULL);
+	int n_all = cJSON_GetArraySize(j);
 	cJSON_Delete(j);
 
 	/* A restart keeps them; deleting one works once. */
 	recorder_free(r);
 	CHECK((r = recorder_new(&c)) != NULL);
 	j = list(r, NULL);
-	CHECK_EQ(cJSON_GetArraySize(j), 2);	/* cam2's and cam3's */
+	CHECK_EQ(cJSON_GetArraySize(j), n_all);
 	cJSON_Delete(j);
-	CHECK_EQ(recorder_delete(r, id2), 0);
-	CHECK_EQ(recorder_delete(r, id2), -1);
+	CHECK_EQ(recorder_delete(r, id4), 0);
+	CHECK_EQ(recorder_delete(r, id4), -1);
+	CHECK_EQ(recorder_delete(r, id2), -1);	/* the bound took it for cam4's */
 	CHECK_EQ(recorder_delete(r, id), -1);
 	recorder_free(r);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
