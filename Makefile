@@ -63,7 +63,7 @@ LIB_COM := $(BUILD)/libcommon.a
 PROGRAMS := $(BUILD)/base-unit $(BUILD)/read-unit $(BUILD)/updatable-unit $(BUILD)/camera-unit \
             $(BUILD)/dashboard
 BROKER_PLUGIN := $(BUILD)/intercom-clientid.so
-BENCH_TOOLS := $(BUILD)/loadgen $(BUILD)/mqttbench $(BUILD)/httpbench
+BENCH_TOOLS := $(BUILD)/loadgen $(BUILD)/mqttbench $(BUILD)/httpbench $(BUILD)/sitesim
 
 CRYPTO_LIBS := -lmbedcrypto
 # sd_notify (clients/common/service.c), in every program through libcommon
@@ -158,6 +158,10 @@ $(BUILD)/httpbench: $(call obj,bench/httpbench.c)
 $(BUILD)/mqttbench: $(call obj,bench/mqttbench.c)
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lpthread $(LDLIBS)
+
+$(BUILD)/sitesim: $(call obj,bench/sitesim.c)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto $(LDLIBS)
 
 # Debian packages, installed only when missing: what the demo runs (deps-demo),
 # and what the tests add to it (deps). mk/deps says which and why.
