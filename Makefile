@@ -49,7 +49,7 @@ DASH_SRC    := $(wildcard dashboard/*.c)
 UNIT_SRC    := $(wildcard tests/unit/*.c) base-unit/config.c base-unit/commands.c base-unit/frames.c base-unit/multipart.c base-unit/motion.c \
                clients/updatable-unit/controls.c clients/updatable-unit/gpio.c base-unit/outage.c \
                dashboard/parse.c dashboard/auth.c dashboard/settings.c dashboard/store.c dashboard/store_messages.c dashboard/model.c dashboard/events.c dashboard/metrics.c \
-               dashboard/recorder.c
+               dashboard/recorder.c dashboard/recorder_db.c dashboard/recorder_read.c
 
 # The bridge tests: the base unit's own files but its loop, its MQTT session
 # and its UDP sockets, with tests/unit/bridge/stubs.c in their place.
