@@ -202,7 +202,7 @@ fuzz: deps
 	$(Q)clang $(FUZZ_CFLAGS) -Ibase-unit -o $(BUILD)/fuzz/fuzz-frames tests/fuzz/fuzz_frames.c \
 	   base-unit/frames.c $(LIB_IC_SRC) $(CRYPTO_LIBS) -lturbojpeg -lm
 	$(Q)clang $(FUZZ_CFLAGS) -Idashboard -DDASHBOARD_STATIC_DIR='"."' -o $(BUILD)/fuzz/fuzz-http tests/fuzz/fuzz_http.c \
-	   dashboard/parse.c dashboard/store.c dashboard/store_messages.c dashboard/model.c dashboard/events.c dashboard/metrics.c dashboard/settings.c $(filter-out %/mqttlink.c,$(LIB_COM_SRC)) $(LIB_IC_SRC) $(CRYPTO_LIBS) $(COM_LIBS) -lcjson -lpthread -lm
+	   dashboard/parse.c dashboard/store.c dashboard/store_messages.c dashboard/model.c dashboard/events.c dashboard/metrics.c dashboard/settings.c $(filter-out %/mqttlink.c %/mqtttls.c,$(LIB_COM_SRC)) $(LIB_IC_SRC) $(CRYPTO_LIBS) $(COM_LIBS) -lcjson -lpthread -lm
 	$(Q)clang $(FUZZ_CFLAGS) -Ibase-unit -o $(BUILD)/fuzz/fuzz-multipart tests/fuzz/fuzz_multipart.c base-unit/multipart.c
 	@mkdir -p $(BUILD)/fuzz/corpus-set $(BUILD)/fuzz/corpus-frames $(BUILD)/fuzz/corpus-http $(BUILD)/fuzz/corpus-multipart
 	@echo "fuzzing the datagram path for $(FUZZ_SECONDS) s"

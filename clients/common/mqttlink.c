@@ -1,6 +1,4 @@
-#include "mqttlink.h"
-
-#define MQTT_SEND_MAXIMUM 1000
+#include "mqttlink_int.h"
 #include "log.h"
 #include "util.h"
 
@@ -19,39 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ADDRS_MAX           8
-#define BACKOFF_MIN_MS      500
-#define ATTEMPT_TIMEOUT_MS  8000	/* TCP + TLS + CONNACK, per address */
-#define WHY_MAX             120
-
-enum link_state { LINK_DOWN, LINK_CONNECTING, LINK_UP };
-
-struct mqtt_link {
-	struct mosquitto *m;
-	SSL_CTX *tls;
-	struct mqtt_link_config c;
-	char host[256];
-	bool host_is_ip, threaded;
-	int state;			/* enum link_state; read by other threads */
-	uint64_t retry_at;		/* when DOWN */
-	uint64_t attempt_since;		/* when CONNECTING */
-	uint64_t backoff_ms;
-	unsigned reconnects;
-	bool ever_up;
-	char addrs[ADDRS_MAX][MQTT_LINK_ADDR_MAX];
-	char why[ADDRS_MAX][WHY_MAX];
-	int n_addrs, cur;
-	unsigned gen;			/* counts attempts: an error belongs to one */
-	char tls_why[WHY_MAX];		/* the certificate check's reason, this attempt */
-	int early_errno;		/* a socket error libmosquitto saw and passed over */
-	pthread_mutex_t status_lock;
-	char status[1024];
-	mqtt_link_up_fn on_up;
-	mqtt_link_down_fn on_down;
-	mqtt_link_message_fn on_message;
-	void *ctx;
-};
-
 static int get_state(const struct mqtt_link *l)
 {
 	return __atomic_load_n(&l->state, __ATOMIC_ACQUIRE);
@@ -67,113 +32,6 @@ static void set_status(struct mqtt_link *l, const char *text)
 	pthread_mutex_lock(&l->status_lock);
 	snprintf(l->status, sizeof(l->status), "%s", text);
 	pthread_mutex_unlock(&l->status_lock);
-}
-
-int mqtt_link_resolve(const char *host, char addrs[][MQTT_LINK_ADDR_MAX], int max, char *err, size_t errlen)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res, *p;
-	int rc, n = 0;
-
-	rc = getaddrinfo(host, NULL, &hints, &res);
-	if (rc != 0) {
-		snprintf(err, errlen, "cannot resolve %s: %s", host, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-		return -1;
-	}
-	for (p = res; p && n < max; p = p->ai_next) {
-		const void *a = p->ai_family == AF_INET ? (const void *)&((struct sockaddr_in *)p->ai_addr)->sin_addr
-			      : p->ai_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)p->ai_addr)->sin6_addr
-							 : NULL;
-		bool dup = false;
-
-		if (!a || !inet_ntop(p->ai_family, a, addrs[n], MQTT_LINK_ADDR_MAX))
-			continue;
-		for (int i = 0; i < n; i++)
-			dup |= !strcmp(addrs[i], addrs[n]);
-		if (!dup)
-			n++;
-	}
-	freeaddrinfo(res);
-	if (n == 0) {
-		snprintf(err, errlen, "cannot resolve %s: no IPv4 or IPv6 address", host);
-		return -1;
-	}
-	return n;
-}
-
-/* --- TLS: the chain against our CA, the certificate against the configured name --- */
-
-static int verify_cb(int ok, X509_STORE_CTX *store)
-{
-	SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
-	struct mqtt_link *l = ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
-
-	if (!ok && l && !l->tls_why[0])
-		snprintf(l->tls_why, sizeof(l->tls_why), "the broker's certificate was refused: %s",
-			 X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)));
-	return ok;
-}
-
-/* libmosquitto names the numeric address it connects to as SNI; the server
- * should see the name it is known by (or none, for an address). */
-static void info_cb(const SSL *ssl, int where, int ret)
-{
-	struct mqtt_link *l = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
-
-	(void)ret;
-	if ((where & SSL_CB_HANDSHAKE_START) && l)
-		SSL_set_tlsext_host_name((SSL *)ssl, l->host_is_ip ? NULL : l->host);
-}
-
-static bool tls_setup(struct mqtt_link *l, char *err, size_t errlen)
-{
-	X509_VERIFY_PARAM *param;
-	unsigned long e;
-	const char *what, *file = NULL;	/* what failed, and the file it read */
-	char why[256] = "";
-
-	if (!(l->tls = SSL_CTX_new(TLS_client_method()))) {
-		what = "cannot create a TLS context";
-		goto fail;
-	}
-	SSL_CTX_set_app_data(l->tls, l);
-	SSL_CTX_set_min_proto_version(l->tls, TLS1_2_VERSION);
-	SSL_CTX_set_options(l->tls, SSL_OP_NO_COMPRESSION);
-	SSL_CTX_set_mode(l->tls, SSL_MODE_RELEASE_BUFFERS);
-	if (SSL_CTX_load_verify_locations(l->tls, l->c.cafile, NULL) != 1) {
-		what = "cannot read the CA";
-		file = l->c.cafile;
-		goto fail;
-	}
-	SSL_CTX_set_verify(l->tls, SSL_VERIFY_PEER, verify_cb);
-	SSL_CTX_set_info_callback(l->tls, info_cb);
-	param = SSL_CTX_get0_param(l->tls);
-	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-	if ((l->host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, l->host)
-			   : X509_VERIFY_PARAM_set1_host(param, l->host, 0)) != 1) {
-		what = "cannot check certificates against the broker's name";
-		goto fail;
-	}
-	if (l->c.certfile && l->c.certfile[0]) {
-		if (SSL_CTX_use_certificate_chain_file(l->tls, l->c.certfile) != 1) {
-			what = "cannot read the client certificate";
-			file = l->c.certfile;
-			goto fail;
-		}
-		if (SSL_CTX_use_PrivateKey_file(l->tls, l->c.keyfile, SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(l->tls) != 1) {
-			what = "cannot read the client key, or it does not match the certificate";
-			file = l->c.keyfile;
-			goto fail;
-		}
-	}
-	return true;
-fail:
-	e = ERR_get_error();
-	if (e)	/* OpenSSL 3 has no reason string for a system error: the whole text has its errno's words */
-		ERR_error_string_n(e, why, sizeof(why));
-	snprintf(err, errlen, "%s%s%s%s%s", what, file ? " " : "", file ? file : "", *why ? ": " : "", why);
-	ERR_clear_error();
-	return false;
 }
 
 /* --- the connection, one address at a time --- */
@@ -395,7 +253,7 @@ struct mqtt_link *mqtt_link_new(const struct mqtt_link_config *c, bool threaded,
 	l->backoff_ms = BACKOFF_MIN_MS;
 	pthread_mutex_init(&l->status_lock, NULL);
 	snprintf(l->status, sizeof(l->status), "connecting to %s port %d", l->host, c->port);
-	if (!tls_setup(l, err, errlen))
+	if (!mqtt_tls_setup(l, err, errlen))
 		goto fail;
 	if (!(l->m = mosquitto_new(c->client_id, c->clean_session, l))) {
 		snprintf(err, errlen, "cannot create an MQTT client: %s", strerror(errno));
