@@ -250,3 +250,10 @@ bool secret_equal(const char *a, const char *b)
 		d |= (unsigned char)(a[i] ^ b[i]);
 	return d == 0;
 }
+
+bool jpeg_complete(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	return len >= 4 && p[0] == 0xFF && p[1] == 0xD8 && p[len - 2] == 0xFF && p[len - 1] == 0xD9;
+}

@@ -54,4 +54,7 @@ bool set_body_prepare(const char *body, size_t len, const char *our_id, double e
 /* Constant-time equality of two NUL-terminated strings (lengths may leak). */
 bool secret_equal(const char *a, const char *b);
 
+/* A whole JPEG as a camera topic carries it: SOI first, EOI last. */
+bool jpeg_complete(const void *data, size_t len);
+
 #endif

@@ -1,6 +1,7 @@
 #include "recorder_int.h"
 #include "clock.h"
 #include "log.h"
+#include "parse.h"
 #include "util.h"
 
 #include <cjson/cJSON.h>
@@ -344,11 +345,6 @@ static void enqueue(struct recorder *r, enum item_kind kind, const char *cam, co
 	pthread_mutex_unlock(&r->lock);
 }
 
-static bool is_jpeg(const unsigned char *p, size_t len)
-{
-	return len >= 4 && p[0] == 0xFF && p[1] == 0xD8 && p[len - 2] == 0xFF && p[len - 1] == 0xD9;
-}
-
 void recorder_on_message(struct recorder *r, const char *topic, const void *payload, size_t len)
 {
 	char id[DEVICE_ID_MAX + 1];
@@ -357,7 +353,7 @@ void recorder_on_message(struct recorder *r, const char *topic, const void *payl
 	if (!r || !topic_split(topic, r->c->prefix, id, &what) || !strcmp(id, T_BRIDGE))
 		return;
 	if (!strcmp(what, T_CAMERA)) {
-		if (is_jpeg(payload, len) && len < (8u << 20))
+		if (jpeg_complete(payload, len) && len < (8u << 20))
 			enqueue(r, IT_FRAME, id, payload, len, 0);
 	} else if (!strcmp(what, T_MOTION)) {
 		if (len == 2 && !memcmp(payload, "ON", 2))
@@ -365,7 +361,7 @@ void recorder_on_message(struct recorder *r, const char *topic, const void *payl
 		else if (len == 3 && !memcmp(payload, "OFF", 3))
 			enqueue(r, IT_MOTION_OFF, id, NULL, 0, 0);
 	} else if (!strcmp(what, T_EVENT_FRAME)) {
-		if (is_jpeg(payload, len) && len < (8u << 20))
+		if (jpeg_complete(payload, len) && len < (8u << 20))
 			enqueue(r, IT_BEST, id, payload, len, 0);
 	} else if (!strcmp(what, T_EVENT)) {
 		cJSON *j = cJSON_ParseWithLength(payload, len);

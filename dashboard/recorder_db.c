@@ -71,9 +71,9 @@ bool db_open(struct recorder *r)
 	    !prepare(r->db, "UPDATE events SET peak=max(COALESCE(peak,0),?) WHERE id=?", &r->set_peak) ||
 	    !prepare(r->db, "SELECT id FROM events WHERE end_ms IS NOT NULL AND (?1 = 0 OR end_ms < ?1) ORDER BY id LIMIT 1",
 		     &r->oldest) ||
-	    !prepare(r->db, "DELETE FROM frames WHERE event=?", &r->del_frames) ||
-	    !prepare(r->db, "DELETE FROM events WHERE id=?", &r->del_event) ||
-	    !prepare(r->db, "SELECT bytes + COALESCE(length(thumb),0), end_ms IS NULL FROM events WHERE id=?",
+	    !prepare(r->db, SQL_DEL_FRAMES, &r->del_frames) ||
+	    !prepare(r->db, SQL_DEL_EVENT, &r->del_event) ||
+	    !prepare(r->db, SQL_EVENT_SIZE,
 		     &r->event_size) ||
 	    !prepare(r->db, "PRAGMA freelist_count", &r->freelist))
 		return false;

@@ -79,6 +79,11 @@ struct recorder {
 
 enum room { ROOM_OK, ROOM_BOUND, ROOM_DISK };
 
+/* Statements both the writer and the HTTP side's delete run. */
+#define SQL_EVENT_SIZE "SELECT bytes + COALESCE(length(thumb),0), end_ms IS NULL FROM events WHERE id=?"
+#define SQL_DEL_FRAMES "DELETE FROM frames WHERE event=?"
+#define SQL_DEL_EVENT  "DELETE FROM events WHERE id=?"
+
 /* recorder_db.c; the writer's connection (r->db) unless a db is given. */
 bool db_open(struct recorder *r);
 int run(sqlite3_stmt *st);	/* one statement to its end, reset: its SQLite result */

@@ -165,10 +165,10 @@ int recorder_delete(struct recorder *r, int64_t id)
 
 	if (!db)
 		return -3;
-	if (sqlite3_prepare_v2(db, "SELECT bytes + COALESCE(length(thumb),0), end_ms IS NULL FROM events WHERE id=?", -1,
+	if (sqlite3_prepare_v2(db, SQL_EVENT_SIZE, -1,
 			       &size, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, "DELETE FROM frames WHERE event=?", -1, &del_frames, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, "DELETE FROM events WHERE id=?", -1, &del_event, NULL) == SQLITE_OK) {
+	    sqlite3_prepare_v2(db, SQL_DEL_FRAMES, -1, &del_frames, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, SQL_DEL_EVENT, -1, &del_event, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(size, 1, id);
 		if (sqlite3_step(size) != SQLITE_ROW)
 			rc = -1;

@@ -1,5 +1,6 @@
 #include "store_int.h"
 #include "log.h"
+#include "parse.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -72,17 +73,12 @@ static void on_result_message(struct store *s, const char *device, const void *p
 	cJSON_Delete(json);
 }
 
-static bool looks_like_jpeg(const unsigned char *p, size_t len)
-{
-	return len >= 4 && p[0] == 0xFF && p[1] == 0xD8 && p[len - 2] == 0xFF && p[len - 1] == 0xD9;
-}
-
 static void on_frame(struct store *s, struct dev *d, bool full, const void *payload, size_t len)
 {
 	struct jpeg *f;
 	char seen[32];
 
-	if (!looks_like_jpeg(payload, len) || !(f = jpeg_new(payload, len)))
+	if (!jpeg_complete(payload, len) || !(f = jpeg_new(payload, len)))
 		return;
 	if (!full) {
 		model_set_thumbnail(&s->model, d, f);
